@@ -1,0 +1,1 @@
+"""The T-SQL script engine: load, split, classify and run batches like sqlcmd."""
