@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "BackupError",
+    "BackupFolderError",
     "BackupVerificationError",
     "BatchError",
     "ConfigurationError",
@@ -30,12 +31,16 @@ __all__ = [
     "MixedTransactionModeError",
     "NotOnTimeDatabaseError",
     "OnTimeDbError",
+    "ProductVersionMismatchError",
     "RestoreError",
+    "RollbackPointNotFoundError",
     "ScriptDecodeError",
     "ScriptError",
     "SeparatorError",
     "UnknownVersionError",
+    "UpgradeCancelledError",
     "UpgradeError",
+    "UpgradeProcedureNotFoundError",
     "ValidationFailedError",
     "VariableError",
     "VersionConflictError",
@@ -301,3 +306,50 @@ class UpgradeError(OnTimeDbError):
         self.done = tuple(done)
         self.not_done = tuple(not_done)
         self.rollback_command = rollback_command
+
+
+# -- backup folders and roll back --------------------------------------------
+
+
+class BackupFolderError(BackupError):
+    """The backup folder is missing on the server, or SQL Server cannot write to it.
+
+    ``folder`` is the server-side path; ``account`` is the SQL Server service
+    account, or ``None`` when the server does not report it.
+    """
+
+    def __init__(
+        self, message: str, *, folder: str, account: str | None = None, **context: Any
+    ) -> None:
+        super().__init__(message, **context)
+        self.folder = folder
+        self.account = account
+
+
+class RollbackPointNotFoundError(RestoreError):
+    """No backup taken before a migrate or upgrade is recorded for the database."""
+
+
+# -- upgrade planning ---------------------------------------------------------
+
+
+class ProductVersionMismatchError(OnTimeDbError):
+    """The database's schema version is not the one the given product version's route expects.
+
+    ``database`` and ``version`` are the database and its schema version.
+    """
+
+
+class UpgradeProcedureNotFoundError(OnTimeDbError):
+    """No ``dbo.UPGRADE_<major>_<minor>`` procedure copies data from the old database's version.
+
+    ``procedures`` lists the UPGRADE procedures that do exist.
+    """
+
+    def __init__(self, message: str, *, procedures: Sequence[str] = (), **context: Any) -> None:
+        super().__init__(message, **context)
+        self.procedures = tuple(procedures)
+
+
+class UpgradeCancelledError(UpgradeError):
+    """The upgrade was not confirmed, so no step ran."""

@@ -1,15 +1,161 @@
-"""Command-line verbs (registered by ontime_db.cli)."""
+"""Command-line verbs for T-SQL scripts: ``split`` shows the batches, ``run-script`` runs them."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from ._common import EXIT_OK, add_connection_options, say, say_json
+
+__all__ = ["register"]
+
 
 def register(subparsers: Any) -> None:
-    """Add this module's verbs to ``subparsers``."""
-    del subparsers
+    """Add the ``split`` and ``run-script`` verbs to ``subparsers``."""
+    split = subparsers.add_parser(
+        "split",
+        help="show the batches a T-SQL script is split into, without connecting",
+        description=(
+            "Split a T-SQL script on its GO lines as sqlcmd does and list each batch with "
+            "its number, first line, repeat count and whether it may run in a transaction."
+        ),
+    )
+    split.add_argument("file", metavar="FILE", help="T-SQL script (UTF-8, or UTF-16 with BOM)")
+    _add_script_options(split)
+    split.add_argument("--json", action="store_true", help="print the batches as JSON")
+    split.add_argument(
+        "--text", action="store_true", help="print each batch's text under its summary line"
+    )
+    split.set_defaults(handler=_split)
+
+    run = subparsers.add_parser(
+        "run-script",
+        help="run a T-SQL script batch by batch, like sqlcmd",
+        description=(
+            "Run a T-SQL script on one connection, batch by batch, printing the server's "
+            "messages in order. A script whose batches all may run in a transaction runs "
+            "in one transaction that is committed at the end; any other script runs in "
+            "autocommit mode."
+        ),
+    )
+    run.add_argument("file", metavar="FILE", help="T-SQL script (UTF-8, or UTF-16 with BOM)")
+    _add_script_options(run)
+    run.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help=(
+            "run a script that mixes batches SQL Server rejects in a transaction (CREATE "
+            "DATABASE, BACKUP ...) with other batches, in autocommit mode"
+        ),
+    )
+    add_connection_options(run)
+    run.set_defaults(handler=_run)
 
 
-def _unused(args: argparse.Namespace) -> int:
-    return 0
+def _add_script_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of the sqlcmd variable $(NAME), as sqlcmd -v sets it (repeatable)",
+    )
+    parser.add_argument(
+        "--placeholder",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of the Flyway placeholder ${NAME} (repeatable)",
+    )
+    parser.add_argument(
+        "--no-flyway-placeholders",
+        action="store_true",
+        help="leave ${name} as written, even in a Flyway migration file",
+    )
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    from ..errors import ConfigurationError
+
+    pairs: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigurationError(f"invalid {option} {item!r}: expected NAME=VALUE")
+        pairs[name.strip()] = value
+    return pairs
+
+
+def _load(args: argparse.Namespace, *, database: str | None = None) -> Any:
+    from ..script import load
+
+    return load(
+        args.file,
+        variables=_pairs(args.var, "--var"),
+        placeholders=_pairs(args.placeholder, "--placeholder"),
+        flyway_placeholders=False if args.no_flyway_placeholders else None,
+        database=database,
+    )
+
+
+def _split(args: argparse.Namespace) -> int:
+    script = _load(args)
+    if args.json:
+        say_json(
+            {
+                "file": script.file,
+                "transactional": script.transactional,
+                "mixed": script.mixed,
+                "batches": [
+                    {
+                        "number": batch.number,
+                        "line": batch.line,
+                        "repeat": batch.repeat,
+                        "transactional": batch.transactional,
+                        "text": batch.text,
+                    }
+                    for batch in script.batches
+                ],
+            }
+        )
+        return EXIT_OK
+
+    for batch in script.batches:
+        mode = "transaction" if batch.transactional else "autocommit only"
+        say(f"batch {batch.number}: line {batch.line}, run {batch.repeat}x, {mode}")
+        if args.text:
+            say(batch.text)
+            say()
+    say(f"{len(script.batches)} batches in {script.file}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from ..connection import connect, connection_error, describe
+    from ..script import run
+    from ._common import connection_settings
+
+    settings = connection_settings(args)
+    script = _load(args)
+    transactional = script.transactional
+    engine = connect(settings, autocommit=not transactional)
+    say(f"running {script.file} ({len(script.batches)} batches) on {describe(settings)}")
+
+    def show(message: Any) -> None:
+        say(message.text)
+
+    try:
+        try:
+            connection = engine.connect()
+        except DBAPIError as err:
+            raise connection_error(err, settings) from err
+        with connection:
+            result = run(connection, script, on_message=show, allow_mixed=args.allow_mixed)
+            if transactional:
+                connection.commit()
+    finally:
+        engine.dispose()
+    say(f"done: {result.batches} batches, {result.executions} executions")
+    return EXIT_OK

@@ -1,0 +1,27 @@
+"""Pollarity schema 1.1: polls.closes_at.
+
+Revision ID: 1.1
+Revises: 1.0
+"""
+
+from ontime_db.migrate.runtime import run_script
+
+revision = "1.1"
+down_revision = "1.0"
+branch_labels = None
+depends_on = None
+
+description = "add poll closing time"
+script = "pollarity/V1_1__add_poll_closes_at.sql"
+transactional = True
+
+
+def upgrade() -> None:
+    run_script(revision)
+
+
+def downgrade() -> None:
+    raise NotImplementedError(
+        "ontime_db does not downgrade; restore the backup taken before the migration "
+        "with `python -m ontime_db rollback`"
+    )

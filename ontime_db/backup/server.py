@@ -1,0 +1,86 @@
+"""The two ways operations talk to SQL Server: queries that return rows, and long statements.
+
+:class:`Session` is what :mod:`ontime_db.backup.operations` needs from a
+connection; :class:`ConnectionSession` provides it over a SQLAlchemy
+connection to ``master`` in autocommit mode, because BACKUP, RESTORE and
+ALTER DATABASE cannot run inside a user transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import BatchError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+__all__ = ["ConnectionSession", "MessageHandler", "Session"]
+
+MessageHandler = Callable[[Any], None]
+
+# pyodbc puts SQL Server's error number in brackets before the call name,
+# for example "... Invalid object name 'x'. (208) (SQLExecDirectW)".
+_ERROR_NUMBER = re.compile(r"\((\d+)\) \(SQL\w+\)")
+
+
+class Session(Protocol):
+    """A connection to ``master`` that runs catalog queries and long statements."""
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query and return its rows; raise BatchError when the server rejects it."""
+        ...
+
+    def run(self, sql: str, *, on_message: MessageHandler | None = None) -> None:
+        """Run one statement, reading every result set and message it sends."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the connection so the server ends the running statement."""
+        ...
+
+
+class ConnectionSession:
+    """A :class:`Session` over a SQLAlchemy connection in autocommit mode."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        from sqlalchemy import text
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            if params is None:
+                # Caller text is already quoted into `sql`; the driver must not
+                # look for bind parameters in it.
+                result = self._connection.exec_driver_sql(sql)
+            else:
+                result = self._connection.execute(text(sql), dict(params))
+            return [dict(row) for row in result.mappings()]
+        except DBAPIError as error:
+            raise _batch_error(error, sql) from error
+
+    def run(self, sql: str, *, on_message: MessageHandler | None = None) -> None:
+        from ..script import execute
+
+        execute(self._connection, sql, on_message=on_message)
+
+    def abort(self) -> None:
+        # Invalidating closes the DBAPI connection without returning it to
+        # the pool; SQL Server then ends the session and its running request.
+        self._connection.invalidate()
+
+
+def _batch_error(error: Exception, sql: str) -> BatchError:
+    detail = str(getattr(error, "orig", error))
+    match = _ERROR_NUMBER.search(detail)
+    number = int(match.group(1)) if match else None
+    first_line = sql.split("\n", 1)[0][:200]
+    return BatchError(
+        f"SQL Server rejected {first_line!r}: {detail}",
+        number=number,
+        server_message=detail,
+    )

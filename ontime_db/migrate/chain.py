@@ -1,0 +1,286 @@
+"""Load a migration set with Alembic and map its revisions to schema versions.
+
+A migration set is an Alembic script directory whose revision ids are the
+schema versions themselves ("25.8", "26.0", ...), in one linear chain. Each
+revision module also names the T-SQL script it runs (``script``), whether
+that script can run inside a transaction (``transactional``) and a one-line
+``description``. Loading a set imports the revision modules but never
+connects to a server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigurationError, InvalidSchemaVersion, UnknownVersionError
+from ..version import SchemaVersion
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import Script, ScriptDirectory
+
+__all__ = [
+    "Migration",
+    "MigrationSet",
+    "MigrationSetError",
+    "alembic_config",
+    "known_versions",
+    "load_set",
+    "newest_version",
+    "resolve_script",
+]
+
+log = logging.getLogger(__name__)
+
+MigrationsArgument = str | os.PathLike[str] | None
+
+
+class MigrationSetError(ConfigurationError):
+    """A migration folder is not a valid linear chain of schema-version revisions."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One revision of a migration set: the step that brings a database to ``version``."""
+
+    version: SchemaVersion
+    description: str
+    script_name: str
+    script: Path
+    transactional: bool
+    revision_file: Path
+    previous: SchemaVersion | None
+
+    @property
+    def revision(self) -> str:
+        """The Alembic revision id, which is the schema version as text."""
+        return str(self.version)
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    """A loaded migration set, oldest revision first."""
+
+    directory: Path
+    migrations: tuple[Migration, ...]
+    script_directory: ScriptDirectory = field(repr=False, compare=False)
+    _by_version: dict[SchemaVersion, Migration] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        self._by_version.update((migration.version, migration) for migration in self.migrations)
+
+    @property
+    def versions(self) -> list[SchemaVersion]:
+        return [migration.version for migration in self.migrations]
+
+    @property
+    def newest(self) -> SchemaVersion:
+        return self.migrations[-1].version
+
+    @property
+    def oldest(self) -> SchemaVersion:
+        return self.migrations[0].version
+
+    def get(self, version: SchemaVersion) -> Migration:
+        """Return the migration that reaches ``version``.
+
+        Raises :class:`~ontime_db.errors.UnknownVersionError` listing the
+        known versions and what to do when the set has no such revision.
+        """
+        migration = self._by_version.get(version)
+        if migration is not None:
+            return migration
+        raise UnknownVersionError(
+            self.unknown_message(version), version=version, known=self.versions
+        )
+
+    def unknown_message(self, version: SchemaVersion) -> str:
+        known = ", ".join(str(item) for item in self.versions)
+        if version < self.oldest:
+            advice = (
+                f"it is older than the first migration {self.oldest}; upgrade it with "
+                "`python -m ontime_db upgrade`, which copies the data into a new "
+                f"database at {self.oldest} (the legacy route)"
+            )
+        elif version > self.newest:
+            advice = (
+                f"it is newer than the newest migration {self.newest}; use a newer "
+                "release of ontime_db"
+            )
+        else:
+            advice = "check the version, or point --migrations at the set that contains it"
+        return (
+            f"schema version {str(version)!r} is not in the migration set {self.directory} "
+            f"(known versions: {known}): {advice}"
+        )
+
+    def between(
+        self, start: SchemaVersion | None, end: SchemaVersion
+    ) -> tuple[Migration, ...]:
+        """Return the migrations after ``start`` up to and including ``end``.
+
+        ``start`` ``None`` means an empty database, so the first migration
+        (the create script) is included.
+        """
+        return tuple(
+            migration
+            for migration in self.migrations
+            if (start is None or migration.version > start) and migration.version <= end
+        )
+
+
+def alembic_config(directory: Path) -> Config:
+    """Build an in-memory Alembic configuration for the migration set at ``directory``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(directory))
+    # Only the set's own versions/ folder contains revisions: the main set
+    # contains the add-on sets as sub-folders, which must not be scanned.
+    config.set_main_option("version_locations", str(directory / "versions"))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+def load_set(migrations: MigrationsArgument = None) -> MigrationSet:
+    """Load and check the migration set in ``migrations`` (default: the shipped main set).
+
+    Raises :class:`MigrationSetError` when the folder is missing, when two
+    revisions share a version, when the chain branches or when a revision
+    lacks its script.
+    """
+    directory = _set_directory(migrations)
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        with warnings.catch_warnings():
+            # Alembic only warns about two files with one revision id; a
+            # migration chain with a duplicated version must not load.
+            warnings.filterwarnings("error", message="Revision .* is present more than once")
+            script_directory = ScriptDirectory.from_config(alembic_config(directory))
+            revisions = list(script_directory.walk_revisions())
+    except UserWarning as err:
+        raise MigrationSetError(
+            f"invalid migration set {directory}: {err}; give every revision file its own "
+            "schema version"
+        ) from err
+    except CommandError as err:
+        raise MigrationSetError(f"invalid migration set {directory}: {err}") from err
+
+    migrations_found = tuple(_migration(directory, script) for script in reversed(revisions))
+    _check_linear(directory, migrations_found, script_directory)
+    log.debug("loaded %d migrations from %s", len(migrations_found), directory)
+    return MigrationSet(directory, migrations_found, script_directory)
+
+
+def known_versions(migrations: MigrationsArgument = None) -> list[SchemaVersion]:
+    """Return the schema versions of a migration set, oldest first.
+
+    >>> [str(v) for v in known_versions()][:2]
+    ['25.8', '26.0']
+    """
+    return load_set(migrations).versions
+
+
+def newest_version(migrations: MigrationsArgument = None) -> SchemaVersion:
+    """Return the newest schema version a migration set reaches."""
+    return load_set(migrations).newest
+
+
+def resolve_script(revision_file: Path, name: str) -> Path:
+    """Find the script ``name`` (relative to a ``sql/`` folder) for a revision file.
+
+    The nearest ``sql/`` folder above the revision file that contains the
+    script wins, so the same revision works from a source checkout
+    (``migrations/`` beside ``sql/``), from an installed package
+    (``ontime_db/migrations`` beside ``ontime_db/sql``) and from a set with
+    its own ``sql/`` folder.
+    """
+    for folder in revision_file.resolve().parents:
+        candidate = folder / "sql" / name
+        if candidate.is_file():
+            return candidate
+    raise MigrationSetError(
+        f"script {name!r} named by revision file {revision_file} was not found in any "
+        "sql/ folder above it; add the script or correct the name"
+    )
+
+
+def _set_directory(migrations: MigrationsArgument) -> Path:
+    if migrations is None:
+        from ..resources import migrations_dir
+
+        return migrations_dir()
+    directory = Path(migrations)
+    if not (directory / "env.py").is_file() or not (directory / "versions").is_dir():
+        raise MigrationSetError(
+            f"invalid migration set {str(directory)!r}: expected a folder with env.py "
+            "and versions/ (an Alembic script directory)"
+        )
+    return directory.resolve()
+
+
+def _migration(directory: Path, script: Script) -> Migration:
+    revision_file = Path(script.path)
+    try:
+        version = SchemaVersion.parse(script.revision)
+    except InvalidSchemaVersion as err:
+        raise MigrationSetError(
+            f"invalid revision id {script.revision!r} in {revision_file}: revision ids of "
+            "a migration set are schema versions such as '26.0'"
+        ) from err
+    if str(version) != script.revision:
+        raise MigrationSetError(
+            f"invalid revision id {script.revision!r} in {revision_file}: write it as "
+            f"{str(version)!r}"
+        )
+
+    module = script.module
+    script_name = getattr(module, "script", None)
+    if not isinstance(script_name, str):
+        raise MigrationSetError(
+            f"revision file {revision_file} has no `script = \"...\"` naming its T-SQL file"
+        )
+    previous = script.down_revision
+    if isinstance(previous, (tuple, list)):
+        raise MigrationSetError(
+            f"revision {script.revision!r} in {revision_file} merges {list(previous)}: "
+            "a migration set must be one linear chain"
+        )
+    return Migration(
+        version=version,
+        description=str(getattr(module, "description", "") or script.doc or ""),
+        script_name=script_name,
+        script=resolve_script(revision_file, script_name),
+        transactional=bool(getattr(module, "transactional", True)),
+        revision_file=revision_file,
+        previous=SchemaVersion.parse(previous) if previous else None,
+    )
+
+
+def _check_linear(
+    directory: Path, migrations: tuple[Migration, ...], script_directory: ScriptDirectory
+) -> None:
+    if not migrations:
+        raise MigrationSetError(f"invalid migration set {directory}: versions/ has no revision")
+    heads = script_directory.get_heads()
+    if len(heads) != 1:
+        raise MigrationSetError(
+            f"invalid migration set {directory}: {len(heads)} newest revisions {sorted(heads)}; "
+            "a migration set must be one linear chain"
+        )
+    for earlier, later in itertools.pairwise(migrations):
+        if later.version <= earlier.version:
+            raise MigrationSetError(
+                f"invalid migration set {directory}: revision {later.revision!r} "
+                f"({later.revision_file.name}) follows {earlier.revision!r} but is not newer"
+            )

@@ -1,0 +1,346 @@
+"""Split a T-SQL script into batches with sqlcmd's rules, in one pass over the text.
+
+A compiled pattern finds the next position that matters: a quote or
+bracket, a comment, or a line that starts with ``GO`` or a sqlcmd command.
+Everything between those positions is plain text that the loop never
+visits, which keeps splitting at C speed for most of the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from ..errors import MixedTransactionModeError, SeparatorError
+from .classify import is_transactional
+from .lexer import LineCounter, skip_block_comment, skip_quoted, where
+from .loader import read_script
+from .model import Batch, Script
+from .sqlcmd import Substitution, check_use_choice, parse_command, retarget_use
+
+__all__ = ["check_not_mixed", "is_flyway_script", "load", "parse"]
+
+log = logging.getLogger(__name__)
+
+UseChoice = Literal["keep", "retarget", "reject"]
+
+# One match consumes plain text, complete strings and quoted identifiers, line
+# comments and ordinary newlines. It stops only where the loop has work: at a
+# block comment (they nest, which a pattern cannot follow), at an unterminated
+# quote, or at a newline whose next line starts with GO or a sqlcmd command.
+# After "GO", an identifier character makes a word such as GOTO or gone_at
+# instead of a separator. The possessive repeat (Python 3.11+) keeps the
+# engine from storing a backtracking point per token; 3.10 gets the same
+# result more slowly.
+_PLAIN = (
+    r"""(?:[^'"\[\-/\n]+"""
+    r"""|'[^']*(?:''[^']*)*'"""
+    r'''|"[^"]*(?:""[^"]*)*"'''
+    r"""|\[[^\]]*(?:\]\][^\]]*)*\]"""
+    r"""|--[^\n]*|-|/(?!\*)"""
+    r"""|\n(?![ \t]*(?:[gG][oO](?![\w@#$])|:[A-Za-z]|!!)))"""
+)
+_SCAN = re.compile(_PLAIN + ("*+" if sys.version_info >= (3, 11) else "*"))
+# White space and line comments: what a batch without code consists of, apart
+# from block comments, which the loop skips itself.
+_NO_CODE = re.compile(r"(?:\s+|--[^\n]*)*")
+_LINE_START = re.compile(r"[ \t]*(?:(?P<go>[gG][oO])(?![\w@#$])|(?P<command>:(?=[A-Za-z])|!!))")
+_GO_AFTER_COMMENT = re.compile(r"[ \t]*go(?![\w@#$])", re.IGNORECASE)
+# The rest of a GO line: an optional repeat count, then an optional -- comment.
+_GO_TAIL = re.compile(r"[ \t]*(?P<count>\d+)?[ \t]*(?:--[^\n]*)?\r?(?:\n|\Z)")
+_MAX_REPEAT = 2**31 - 1
+
+
+class _Splitter:
+    """The state of one pass over one script; ``run`` returns the batches."""
+
+    def __init__(self, text: str, *, file: str | None, substitution: Substitution) -> None:
+        self.text = text
+        self.file = file
+        self.substitution = substitution
+        self.lines = LineCounter(text)
+        self.batches: list[tuple[str, int, int]] = []  # (text, line, repeat)
+        # End of the last block comment that only comments and white space
+        # precede on its line.
+        self.clear_until = -1
+        self._start_batch(0)
+
+    def _start_batch(self, position: int) -> None:
+        self.batch_start = position
+        self.chunk_start = position
+        self.parts: list[str] = []
+        self.part_lines: list[int] = []
+        self.has_code = False
+        self.code_checked = position
+
+    def _note_code(self, end: int) -> None:
+        # Block comments never reach this check, so white space and line
+        # comments are all that an empty batch may contain here.
+        if not self.has_code:
+            blank = _NO_CODE.match(self.text, self.code_checked, end)
+            self.has_code = blank is None or blank.end() < end
+        self.code_checked = max(self.code_checked, end)
+
+    def _flush_chunk(self, end: int) -> None:
+        if end > self.chunk_start:
+            line = self.lines.line_at(self.chunk_start)
+            chunk = self.substitution.apply(self.text[self.chunk_start : end], line=line)
+            self.parts.append(chunk)
+            self.part_lines.append(line)
+
+    def _end_batch(self, end: int, *, repeat: int) -> None:
+        self._flush_chunk(end)
+        if not self.has_code:
+            return
+        body = "".join(self.parts)
+        first_line = self.part_lines[0] if self.part_lines else self.lines.line_at(end)
+        stripped = body.lstrip()
+        skipped = body[: len(body) - len(stripped)]
+        cut = skipped.rfind("\n") + 1
+        self.batches.append((body[cut:].rstrip(), first_line + skipped.count("\n"), repeat))
+
+    def run(self) -> list[tuple[str, int, int]]:
+        text = self.text
+        end = len(text)
+        position = self._line_start(0)
+        while position < end:
+            plain = _SCAN.match(text, position)
+            stop = plain.end() if plain is not None else position
+            if stop >= end:
+                break
+            self._note_code(stop)
+            if text[stop] == "\n":
+                position = self._line_start(stop + 1)
+            elif text.startswith("/*", stop):
+                position = self._block_comment(stop)
+            else:
+                # The quote that stopped the match has no end.
+                skip_quoted(text, stop, file=self.file, lines=self.lines)
+                position = stop + 1
+
+        self._note_code(end)
+        self._end_batch(end, repeat=1)
+        return self.batches
+
+    def _line_start(self, line_start: int) -> int:
+        """Handle a GO or command line at ``line_start``; return where scanning goes on."""
+        match = _LINE_START.match(self.text, line_start)
+        if match is None:
+            return line_start
+        self._note_code(line_start)
+        if match.group("go") is not None:
+            return self._separator(match.start("go"), batch_end=line_start)
+        return self._command(line_start, match.start("command"))
+
+    def _block_comment(self, start: int) -> int:
+        text = self.text
+        end = skip_block_comment(text, start, file=self.file, lines=self.lines)
+        self.code_checked = end
+
+        # "/*note*/GO" is a separator when nothing but comments and white
+        # space precede GO on its line.
+        line_start = text.rfind("\n", 0, start) + 1
+        spans_lines = text.find("\n", start, end) >= 0
+        clear_before = not text[line_start:start].strip() or (
+            self.clear_until >= line_start and not text[self.clear_until : start].strip()
+        )
+        if not (spans_lines or clear_before):
+            return end
+        self.clear_until = end
+
+        glued = _GO_AFTER_COMMENT.match(text, end)
+        if glued is None:
+            return end
+        return self._separator(glued.end() - 2, batch_end=end)
+
+    def _separator(self, go_start: int, *, batch_end: int) -> int:
+        text = self.text
+        tail = _GO_TAIL.match(text, go_start + 2)
+        line = self.lines.line_at(go_start)
+        if tail is None:
+            line_end = text.find("\n", go_start)
+            written = text[go_start : len(text) if line_end < 0 else line_end].rstrip()
+            raise SeparatorError(
+                f"{where(self.file, line)}: invalid batch separator {written!r}; GO must "
+                "stand alone on its line, optionally followed by a repeat count (GO 3) "
+                "and a -- comment",
+                file=self.file,
+                line=line,
+            )
+
+        repeat = 1
+        if tail.group("count") is not None:
+            repeat = int(tail.group("count"))
+            if not 1 <= repeat <= _MAX_REPEAT:
+                raise SeparatorError(
+                    f"{where(self.file, line)}: invalid repeat count {tail.group('count')} "
+                    f"after GO; expected a whole number from 1 to {_MAX_REPEAT}",
+                    file=self.file,
+                    line=line,
+                )
+
+        self._end_batch(batch_end, repeat=repeat)
+        self._start_batch(tail.end())
+        # Scanning goes on from the newline that ends the GO line, so that a
+        # GO or command on the next line is seen as a line start too.
+        return tail.end() - 1 if text.endswith("\n", 0, tail.end()) else tail.end()
+
+    def _command(self, line_start: int, command_start: int) -> int:
+        text = self.text
+        line_end = text.find("\n", command_start)
+        if line_end < 0:
+            line_end = len(text)
+        line = self.lines.line_at(command_start)
+        command = text[command_start:line_end].rstrip("\r")
+        if command.startswith(":"):
+            command = command[1:]
+
+        action = parse_command(command, file=self.file, line=line)
+        # The command line becomes an empty line of the batch, so the lines
+        # after it keep their numbers.
+        self._flush_chunk(line_start)
+        self.chunk_start = line_end
+        self.code_checked = line_end
+        if action is not None:
+            self.substitution.setvar(*action)
+        return line_end
+
+
+def parse(
+    text: str,
+    *,
+    file: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    placeholders: Mapping[str, str] | None = None,
+    flyway_placeholders: bool = False,
+    database: str | None = None,
+    use: UseChoice = "keep",
+    allow_mixed: bool = True,
+) -> Script:
+    """Split ``text`` into the batches sqlcmd would send; nothing is sent to a server.
+
+    ``GO`` separates batches when it is alone on its line (any letter case,
+    spaces or tabs around it, an optional repeat count and ``--`` comment).
+    Inside strings, quoted identifiers and comments it is text.
+    Batches of only white space and comments are dropped. ``:setvar`` lines
+    and ``$(NAME)`` references are handled like sqlcmd; ``variables`` are
+    the values sqlcmd takes from ``-v`` and rank below ``:setvar``.
+    ``placeholders`` fill Flyway's ``${name}`` when ``flyway_placeholders``
+    is true. ``use`` decides what happens to a leading ``USE [db]``:
+    ``"keep"`` it, ``"retarget"`` it to ``database``, or ``"reject"`` it
+    when it names another database. With ``allow_mixed=False`` a script
+    that mixes transactional and non-transactional batches is rejected here.
+
+    Raises :class:`~ontime_db.errors.SeparatorError` (``GO;``, ``GO x``,
+    ``GO 0``), :class:`~ontime_db.errors.VariableError`,
+    :class:`~ontime_db.errors.DirectiveError`,
+    :class:`~ontime_db.errors.MixedTransactionModeError`, and
+    :class:`~ontime_db.errors.ScriptError` for a string, identifier or
+    comment left open at the end of the text; each names the file and line.
+
+    >>> [batch.text for batch in parse("SELECT 1\\nGO\\nSELECT 2").batches]
+    ['SELECT 1', 'SELECT 2']
+    """
+    check_use_choice(use, database)
+    substitution = Substitution(
+        file=file,
+        variables=variables,
+        placeholders=placeholders,
+        flyway_placeholders=flyway_placeholders,
+        database=database,
+    )
+    pieces = _Splitter(text, file=file, substitution=substitution).run()
+
+    batches = []
+    for number, (body, line, repeat) in enumerate(pieces, start=1):
+        if number == 1:
+            body = retarget_use(body, use=use, database=database, file=file, line=line)
+        batches.append(
+            Batch(
+                text=body,
+                number=number,
+                line=line,
+                repeat=repeat,
+                file=file,
+                transactional=is_transactional(body),
+            )
+        )
+    script = Script(file=file, batches=tuple(batches))
+
+    log.info("split %s into %d batches", file or "script text", len(batches))
+    if not allow_mixed:
+        check_not_mixed(script)
+    return script
+
+
+def check_not_mixed(script: Script) -> None:
+    """Raise :class:`~ontime_db.errors.MixedTransactionModeError` when ``script`` is mixed."""
+    if not script.mixed:
+        return
+    outside = [batch for batch in script.batches if not batch.transactional]
+    listed = ", ".join(f"batch {batch.number} (line {batch.line})" for batch in outside)
+    name = script.file or "the script"
+    raise MixedTransactionModeError(
+        f"{name} mixes batches that must run inside a transaction with batches that SQL "
+        f"Server rejects inside one: {listed}; split the script in two, or allow mixing "
+        "(allow_mixed=True) to run every batch in the connection's current mode",
+        file=script.file,
+        batch=outside[0].number,
+        line=outside[0].line,
+    )
+
+
+# Flyway's versioned (V1__x.sql, V2.1__x.sql), undo (U1__x.sql) and
+# repeatable (R__x.sql) migration file names.
+_FLYWAY_NAME = re.compile(r"^(?:[VU]\d+(?:[._]\d+)*|R)__.+\.sql$")
+
+
+def is_flyway_script(path: str | os.PathLike[str]) -> bool:
+    """Return whether ``path`` is named like a Flyway migration or sits in a Flyway folder.
+
+    A Flyway folder is any parent folder whose name contains ``flyway``.
+    """
+    location = Path(path)
+    if _FLYWAY_NAME.match(location.name):
+        return True
+    return any("flyway" in part.casefold() for part in location.parent.parts)
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    variables: Mapping[str, str] | None = None,
+    placeholders: Mapping[str, str] | None = None,
+    flyway_placeholders: bool | None = None,
+    database: str | None = None,
+    use: UseChoice = "keep",
+    allow_mixed: bool = True,
+) -> Script:
+    """Read, decode and split the script file at ``path``; nothing is sent to a server.
+
+    The options are those of :func:`parse`. ``flyway_placeholders=None``
+    turns ``${name}`` placeholders on for a file that
+    :func:`is_flyway_script` recognises and off for any other file.
+
+    Raises :class:`~ontime_db.errors.ScriptError` when the file cannot be
+    read, :class:`~ontime_db.errors.ScriptDecodeError` when it cannot be
+    decoded, and whatever :func:`parse` raises.
+    """
+    name, text = read_script(path)
+    if flyway_placeholders is None:
+        flyway_placeholders = is_flyway_script(name)
+    return parse(
+        text,
+        file=name,
+        variables=variables,
+        placeholders=placeholders,
+        flyway_placeholders=flyway_placeholders,
+        database=database,
+        use=use,
+        allow_mixed=allow_mixed,
+    )

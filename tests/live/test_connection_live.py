@@ -1,0 +1,175 @@
+"""Each connection form reaches a live SQL Server; failures end in a plain reason.
+
+The forms are built from the test server's SQLAlchemy URL, so every one of
+them names the same server, login and password.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError
+
+from ontime_db.cli import main
+from ontime_db.connection import (
+    ConnectionSettings,
+    check_connection,
+    connect,
+    connection_error,
+    engine_for,
+)
+from ontime_db.errors import ConnectionFailedError
+
+pytestmark = pytest.mark.mssql
+
+
+def braced(value: str) -> str:
+    return "{" + value.replace("}", "}}") + "}"
+
+
+def trust_flag(url: URL) -> str:
+    value = str(url.query.get("TrustServerCertificate", "no")).lower()
+    return "true" if value in ("yes", "true") else "false"
+
+
+def jdbc_of(url: URL, database: str = "master") -> str:
+    port = f":{url.port}" if url.port else ""
+    return (
+        f"jdbc:sqlserver://{url.host}{port};databaseName={braced(database)};"
+        f"user={braced(url.username or '')};password={braced(url.password or '')};"
+        f"trustServerCertificate={trust_flag(url)}"
+    )
+
+
+def odbc_of(url: URL, database: str = "master") -> str:
+    port = f",{url.port}" if url.port else ""
+    driver = url.query.get("driver", "ODBC Driver 18 for SQL Server")
+    trust = "yes" if trust_flag(url) == "true" else "no"
+    return (
+        f"Driver={braced(str(driver))};Server={url.host}{port};Database={braced(database)};"
+        f"UID={braced(url.username or '')};PWD={braced(url.password or '')};"
+        f"TrustServerCertificate={trust}"
+    )
+
+
+def session_of(engine: Engine) -> tuple[str, str]:
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT DB_NAME() AS db, SUSER_SNAME() AS login")).one()
+            return str(row.db), str(row.login)
+    finally:
+        engine.dispose()
+
+
+def test_forms_reach_same_session(mssql_url: URL) -> None:
+    expected = ("master", mssql_url.username)
+    parts = ConnectionSettings.from_options(
+        server=f"{mssql_url.host},{mssql_url.port or 1433}",
+        database="master",
+        user=mssql_url.username,
+        password=mssql_url.password,
+        extra=f"trustServerCertificate={trust_flag(mssql_url)};",
+    )
+    engines = {
+        "sqlalchemy-url": connect(mssql_url),
+        "url-string": connect(mssql_url.render_as_string(hide_password=False)),
+        "jdbc": connect(jdbc_of(mssql_url)),
+        "odbc": connect(odbc_of(mssql_url)),
+        "parts": connect(parts),
+    }
+    for form, engine in engines.items():
+        assert session_of(engine) == expected, form
+
+
+def test_engine_for_other_database(mssql_url: URL, fresh_database: str) -> None:
+    engine = engine_for(jdbc_of(mssql_url), database=fresh_database)
+    assert session_of(engine)[0] == fresh_database
+
+
+def test_autocommit_engine(mssql_url: URL) -> None:
+    engine = connect(mssql_url, autocommit=True)
+    try:
+        with engine.connect() as connection:
+            # @@TRANCOUNT is 0 outside a transaction: autocommit opened none.
+            assert connection.execute(text("SELECT @@TRANCOUNT")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_check_connection(mssql_engine: Engine, mssql_url: URL, fresh_database: str) -> None:
+    result = check_connection(mssql_url, database=fresh_database)
+    with mssql_engine.connect() as connection:
+        version, login = connection.execute(
+            text("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), SUSER_SNAME()")
+        ).one()
+    assert result.server.product_version == version
+    assert result.server.login == login
+    assert result.server.edition != ""
+    assert result.database_exists is True
+
+
+def test_check_missing_database(mssql_url: URL) -> None:
+    result = check_connection(mssql_url, database=f"ontime_missing_{uuid.uuid4().hex[:8]}")
+    assert result.database_exists is False
+
+
+def test_wrong_password(mssql_url: URL) -> None:
+    wrong = mssql_url.set(password="not-the-password-" + uuid.uuid4().hex)
+    with pytest.raises(ConnectionFailedError) as raised:
+        check_connection(wrong)
+    assert raised.value.reason == "login failed"
+    assert "not-the-password-" not in str(raised.value)
+
+
+def test_server_not_found(mssql_url: URL) -> None:
+    # A loopback port that nothing listens on: bound, then released.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = mssql_url.set(host="127.0.0.1", port=closed_port)
+    with pytest.raises(ConnectionFailedError) as raised:
+        check_connection(unreachable)
+    assert raised.value.reason == "server not found"
+
+
+def test_database_missing_on_connect(mssql_url: URL) -> None:
+    name = f"ontime_missing_{uuid.uuid4().hex[:8]}"
+    engine = engine_for(mssql_url, database=name)
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            engine.connect()
+        error = connection_error(raised.value, mssql_url, database=name)
+        assert error.reason == "database missing"
+    finally:
+        engine.dispose()
+
+
+def test_certificate_rejected(mssql_url: URL) -> None:
+    if trust_flag(mssql_url) != "true":
+        pytest.skip("the test server's certificate is trusted, so it cannot be rejected")
+    strict = mssql_url.update_query_dict({"TrustServerCertificate": "no", "Encrypt": "yes"})
+    with pytest.raises(ConnectionFailedError) as raised:
+        check_connection(strict)
+    assert raised.value.reason == "certificate rejected"
+    assert "trustServerCertificate=true" in str(raised.value)
+
+
+def test_cli_check_connection(
+    mssql_url: URL, fresh_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["check-connection", "--url", jdbc_of(mssql_url, fresh_database)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert f"database: {fresh_database} (exists)\n" in captured.out
+    assert captured.out.endswith("OK: the connection to the database works\n")
+    assert (mssql_url.password or "\x00") not in captured.out + captured.err
+
+
+def test_cli_check_missing_database(mssql_url: URL, capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"ontime_missing_{uuid.uuid4().hex[:8]}"
+    assert main(["check-connection", "--url", jdbc_of(mssql_url, name)]) == 1
+    assert f"database {name!r} does not exist" in capsys.readouterr().err

@@ -1,0 +1,239 @@
+"""The offline ``--sql`` script: the whole reference set, batch by batch, without a server.
+
+The expected batches are built here from the script files themselves (split
+on their ``GO`` lines), from Alembic's documented offline statements for the
+version table, and from ``ontime_db.catalog.schema_version_statements`` and
+``ontime_db.flyway.flyway_checksum``, whose own text is tested with their
+modules. Every batch of the rendered output must also parse with sqlglot's
+T-SQL dialect.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from ontime_db.catalog import schema_version_statements
+from ontime_db.errors import UnknownVersionError
+from ontime_db.flyway import flyway_checksum
+from ontime_db.migrate import load_set, render_sql
+from ontime_db.migrate.chain import Migration
+from ontime_db.resources import migrations_dir
+from ontime_db.script import parse
+from ontime_db.version import SchemaVersion
+
+DATABASE = "ontimems.25.8"
+
+AUDIT_TABLE = """IF OBJECT_ID(N'dbo.ontime_db_history', N'U') IS NULL
+CREATE TABLE dbo.ontime_db_history (
+    installed_rank INTEGER NOT NULL IDENTITY(1,1),
+    version NVARCHAR(50) NOT NULL,
+    description NVARCHAR(200) NOT NULL,
+    type NVARCHAR(20) NOT NULL,
+    script NVARCHAR(1000) NOT NULL,
+    checksum INTEGER NULL,
+    installed_by NVARCHAR(128) NOT NULL DEFAULT SUSER_SNAME(),
+    installed_on DATETIME2(0) NOT NULL DEFAULT SYSUTCDATETIME(),
+    execution_time INTEGER NULL,
+    success BIT NOT NULL,
+    CONSTRAINT [PK_ontime_db_history] PRIMARY KEY (installed_rank)
+)"""
+
+# sqlglot 30 reads these valid T-SQL statements only as opaque commands, so
+# their batches are asserted as exact text instead of by parsing.
+UNPARSED_STATEMENTS = {
+    "CREATE SCHEMA api AUTHORIZATION dbo",
+    "CREATE ROLE api_role AUTHORIZATION dbo",
+    "GRANT SELECT, EXECUTE ON SCHEMA::api TO api_role",
+    "ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON",
+}
+
+
+def _file_batches(path: Path, *, database: str | None) -> list[str]:
+    """Split one reference script on its GO lines, retargeting its leading USE."""
+    batches = [
+        part.strip()
+        for part in re.split(r"^GO[ \t]*$", path.read_text("utf-8"), flags=re.MULTILINE)
+        if part.strip()
+    ]
+    if database is not None and batches[0].startswith("USE ["):
+        batches[0] = "USE [" + database.replace("]", "]]") + "]"
+    return batches
+
+
+def _audit_insert(migration: Migration) -> str:
+    description = migration.description.replace("'", "''")
+    checksum = flyway_checksum(migration.script.read_bytes())
+    return (
+        "INSERT INTO dbo.ontime_db_history (version, description, type, script, checksum, "
+        f"execution_time, success) VALUES (N'{migration.version}', N'{description}', N'SQL', "
+        f"N'{migration.script_name}', {checksum}, NULL, 1);"
+    )
+
+
+def _bookkeeping(migration: Migration) -> list[str]:
+    previous = migration.previous
+    if previous is None:
+        update = (
+            "INSERT INTO alembic_version (version_num) OUTPUT inserted.version_num "
+            f"VALUES ('{migration.version}');"
+        )
+    else:
+        update = (
+            f"UPDATE alembic_version SET version_num='{migration.version}' "
+            f"WHERE alembic_version.version_num = '{previous}';"
+        )
+    return [
+        update,
+        "\n".join(schema_version_statements(migration.version)),
+        _audit_insert(migration),
+        "COMMIT;",
+    ]
+
+
+def _expected_batches(start: SchemaVersion | None, database: str | None) -> list[str]:
+    chain = load_set()
+    origin = "an empty database" if start is None else f"schema version {start}"
+    header = (
+        f"-- ontime_db migration script: from {origin} to 26.4.\n"
+        "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE` so that the\n"
+        "-- first error stops the script; each migration commits on its own."
+    )
+    if database is not None:
+        header += "\n\nUSE [" + database.replace("]", "]]") + "];"
+    expected = [header, "SET XACT_ABORT ON;", AUDIT_TABLE]
+    if start is not None:
+        expected.append(
+            "IF OBJECT_ID(N'alembic_version', N'U') IS NULL\nBEGIN\n"
+            "    CREATE TABLE alembic_version (\n"
+            "        version_num VARCHAR(32) NOT NULL,\n"
+            "        CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n"
+            "    );\n"
+            f"    INSERT INTO alembic_version (version_num) VALUES (N'{start}');\n"
+            "    INSERT INTO dbo.ontime_db_history (version, description, type, script, "
+            "checksum, execution_time, success) VALUES "
+            f"(N'{start}', N'baseline', N'BASELINE', N'', NULL, NULL, 1);\n"
+            "END"
+        )
+
+    for migration in chain.between(start, chain.newest):
+        script = _file_batches(migration.script, database=database)
+        running = f"-- Running upgrade {migration.previous or ''} -> {migration.version}"
+        if migration.previous is None:
+            expected.append(
+                "BEGIN TRANSACTION;\n\nCREATE TABLE alembic_version (\n"
+                "    version_num VARCHAR(32) NOT NULL, \n"
+                "    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);"
+            )
+            expected.append(f"{running}\n\n{script[0]}")
+            expected.extend(script[1:])
+            expected.extend(_bookkeeping(migration))
+        elif migration.transactional:
+            expected.append(f"BEGIN TRANSACTION;\n\n{running}")
+            expected.extend(script)
+            expected.extend(_bookkeeping(migration))
+        else:
+            expected.append(f"BEGIN TRANSACTION;\n\n{running}\n\nCOMMIT;")
+            expected.extend(script)
+            update, *rest = _bookkeeping(migration)
+            expected.append(f"BEGIN TRANSACTION;\n\n{update}")
+            expected.extend(rest)
+    return expected
+
+
+def _rendered_batches(text: str) -> list[str]:
+    return [batch.text.strip() for batch in parse(text).batches]
+
+
+def test_render_from_empty_whole_script() -> None:
+    rendered = render_sql(from_version=None, database=DATABASE)
+    assert _rendered_batches(rendered) == _expected_batches(None, DATABASE)
+
+
+def test_render_from_version_whole_script() -> None:
+    rendered = render_sql(from_version="26.2", database=DATABASE)
+    assert _rendered_batches(rendered) == _expected_batches(SchemaVersion(26, 2), DATABASE)
+
+
+def test_render_keeps_script_comments() -> None:
+    rendered = render_sql(from_version="25.8", to="26.0", database=DATABASE)
+    assert "-- because the column is NOT NULL with a named default." in rendered
+
+
+def test_render_without_database_keeps_use() -> None:
+    rendered = render_sql(from_version=None, to="25.8")
+    assert "-- Running upgrade  -> 25.8\n\nUSE [ontimems]" in _rendered_batches(rendered)
+    assert "\nUSE [ontimems];\nGO\n" not in rendered
+
+
+@pytest.mark.parametrize(
+    ("database", "quoted"),
+    [
+        ("my-db", "[my-db]"),
+        ("my db", "[my db]"),
+        ("we]ird", "[we]]ird]"),
+        ("O'Hare", "[O'Hare]"),
+        ("Größe_版本", "[Größe_版本]"),
+        ("x]; DROP DATABASE [y", "[x]]; DROP DATABASE [y]"),
+    ],
+    ids=["hyphen", "space", "bracket", "quote", "non-ascii", "injection"],
+)
+def test_render_database_names(database: str, quoted: str) -> None:
+    batches = _rendered_batches(render_sql(from_version=None, to="25.8", database=database))
+    assert batches[0].endswith(f"\n\nUSE {quoted};")
+    assert batches[4] == f"-- Running upgrade  -> 25.8\n\nUSE {quoted}"
+
+
+def test_render_up_to_date_is_header_only() -> None:
+    assert render_sql(from_version="26.4") == (
+        "-- ontime_db migration script: from schema version 26.4 to 26.4.\n"
+        "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE` so that the\n"
+        "-- first error stops the script; each migration commits on its own.\n\n"
+    )
+
+
+def test_render_unknown_start_rejected() -> None:
+    with pytest.raises(UnknownVersionError):
+        render_sql(from_version="15.0")
+
+
+@pytest.mark.parametrize("folder", ["pollarity", "catering"])
+def test_render_add_on_sets(folder: str) -> None:
+    rendered = render_sql(
+        from_version=None, migrations=migrations_dir() / folder, database=f"ontime_{folder}"
+    )
+    batches = _rendered_batches(rendered)
+    assert f"-- Running upgrade  -> 1.0\n\nUSE [ontime_{folder}]" in batches
+    assert (
+        "UPDATE alembic_version SET version_num='1.1' WHERE alembic_version.version_num = '1.0';"
+        in batches
+    )
+    assert batches[-1] == "COMMIT;"
+
+
+@pytest.mark.parametrize(
+    "start",
+    [None, "25.8", "26.0", "26.1", "26.2", "26.3"],
+    ids=["empty", "25.8", "26.0", "26.1", "26.2", "26.3"],
+)
+def test_rendered_batches_parse(start: str | None, caplog: pytest.LogCaptureFixture) -> None:
+    rendered = render_sql(from_version=start, database=DATABASE)
+    unparsed: set[str] = set()
+    for batch in _rendered_batches(rendered):
+        with caplog.at_level(logging.WARNING, logger="sqlglot"):
+            statements = sqlglot.parse(batch, read="tsql")
+        for statement in statements:
+            if isinstance(statement, exp.Command):
+                unparsed.add(statement.sql(dialect="tsql", comments=False))
+    assert unparsed <= UNPARSED_STATEMENTS
+
+
+def test_sqlglot_rejects_broken_batch() -> None:
+    """The parse check above can fail: a syntax slip in a batch raises."""
+    with pytest.raises(sqlglot.errors.ParseError):
+        sqlglot.parse("INSERT INTO dbo.users (login VALUES (N'x');", read="tsql")

@@ -1,0 +1,81 @@
+"""The ``split`` and ``run-script`` verbs, up to the point where a connection would be made."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ontime_db.cli import main
+
+SCRIPT = (
+    "USE [x]\nGO\n:setvar T items\nCREATE TABLE $(T) (i int)\nGO 2\n"
+    "BACKUP DATABASE x TO DISK = 'x'\n"
+)
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "create.sql"
+    path.write_text(SCRIPT, encoding="utf-8")
+    return path
+
+
+def test_split_lists_batches(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["split", str(script)]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "batch 1: line 1, run 1x, transaction",
+        "batch 2: line 4, run 2x, transaction",
+        "batch 3: line 6, run 1x, autocommit only",
+        f"3 batches in {script}",
+    ]
+
+
+def test_split_json(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["split", str(script), "--json", "--var", "T=other"]) == 0
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["mixed"] is True
+    assert data["transactional"] is False
+    assert [(b["number"], b["line"], b["repeat"], b["transactional"]) for b in data["batches"]] == [
+        (1, 1, 1, True),
+        (2, 4, 2, True),
+        (3, 6, 1, False),
+    ]
+    assert data["batches"][1]["text"] == "CREATE TABLE items (i int)"
+
+
+def test_split_var_needed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "v.sql"
+    path.write_text("SELECT '$(Who)'", encoding="utf-8")
+
+    assert main(["split", str(path), "--var", "who=me", "--text"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "SELECT 'me'"
+
+    assert main(["split", str(path)]) == 1
+    assert "sqlcmd variable $(Who) is not defined" in capsys.readouterr().err
+
+
+def test_split_invalid_var(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["split", str(script), "--var", "novalue"]) == 2
+    assert capsys.readouterr().err == "error: invalid --var 'novalue': expected NAME=VALUE\n"
+
+
+def test_split_bad_separator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.sql"
+    path.write_text("SELECT 1\nGO;\n", encoding="utf-8")
+
+    assert main(["split", str(path)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {path}, line 2: invalid batch separator")
+
+
+def test_run_script_options() -> None:
+    from ontime_db.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["run-script", "a.sql", "--allow-mixed", "--var", "A=1", "--server", "db1"]
+    )
+
+    assert (args.file, args.allow_mixed, args.var, args.server) == ("a.sql", True, ["A=1"], "db1")

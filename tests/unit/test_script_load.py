@@ -1,0 +1,111 @@
+"""Decoding and loading script files."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from ontime_db.errors import ScriptDecodeError, ScriptError
+from ontime_db.script import decode, load
+from ontime_db.script.splitter import is_flyway_script
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbfSELECT 1;\r\nGO\r\n",
+        codecs.BOM_UTF16_LE + "SELECT 1;\r\nGO\r\n".encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + "SELECT 1;\r\nGO\r\n".encode("utf-16-be"),
+        b"SELECT 1;\r\nGO\r\n",
+    ],
+    ids=["bom-utf8", "bom-utf16", "bom-utf16-be", "utf8"],
+)
+def test_decode_marks(data: bytes) -> None:
+    assert decode(data) == "SELECT 1;\r\nGO\r\n"
+
+
+def test_decode_non_ascii() -> None:
+    assert decode("SELECT N'Größe_版本'".encode()) == "SELECT N'Größe_版本'"
+
+
+def test_decode_invalid_utf8() -> None:
+    with pytest.raises(ScriptDecodeError) as caught:
+        decode(b"\xef\xbb\xbfSELECT '\xe9'", file="legacy.sql")
+
+    assert str(caught.value) == (
+        "cannot decode 'legacy.sql' as utf-8: invalid byte 0xE9 at byte offset 11 "
+        "(invalid continuation byte); save the script as UTF-8, or as UTF-16 with a "
+        "byte-order mark"
+    )
+    assert caught.value.offset == 11
+    assert caught.value.encoding == "utf-8"
+    assert caught.value.file == "legacy.sql"
+
+
+def test_decode_invalid_utf16() -> None:
+    with pytest.raises(ScriptDecodeError) as caught:
+        decode(codecs.BOM_UTF16_LE + b"S\x00E", file="odd.sql")
+
+    assert caught.value.encoding == "utf-16-le"
+    assert caught.value.offset == 4
+
+
+def test_load_utf16_file(tmp_path: Path) -> None:
+    path = tmp_path / "create.sql"
+    path.write_bytes(codecs.BOM_UTF16_LE + "USE [x]\r\nGO\r\nSELECT 1;\r\n".encode("utf-16-le"))
+
+    script = load(path, use="retarget", database="ontimems")
+
+    assert script.file == str(path)
+    assert [(b.text, b.line, b.file) for b in script.batches] == [
+        ("USE [ontimems]", 1, str(path)),
+        ("SELECT 1;", 3, str(path)),
+    ]
+
+
+def test_load_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.sql"
+
+    with pytest.raises(ScriptError) as caught:
+        load(path)
+
+    assert str(caught.value) == (
+        f"cannot read script {str(path)!r}: No such file or directory; check the path and "
+        "its permissions"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("migrations/V1__init.sql", True),
+        ("V2.1__add_table.sql", True),
+        ("V3_1__x.sql", True),
+        ("R__views.sql", True),
+        ("U2__undo.sql", True),
+        ("db/flyway/sql/create.sql", True),
+        ("db/Flyway-scripts/create.sql", True),
+        ("ontimems.sql", False),
+        ("V__x.sql", False),
+        ("v1__lower.sql", False),
+    ],
+)
+def test_flyway_detection(path: str, expected: bool) -> None:
+    assert is_flyway_script(path) is expected
+
+
+def test_load_flyway_default_on(tmp_path: Path) -> None:
+    path = tmp_path / "V1__init.sql"
+    path.write_text("SELECT '${who}'", encoding="utf-8")
+
+    assert load(path, placeholders={"who": "me"}).batches[0].text == "SELECT 'me'"
+    assert load(path, flyway_placeholders=False).batches[0].text == "SELECT '${who}'"
+
+
+def test_load_other_file_placeholders_off(tmp_path: Path) -> None:
+    path = tmp_path / "create.sql"
+    path.write_text("SELECT '${who}'", encoding="utf-8")
+
+    assert load(path).batches[0].text == "SELECT '${who}'"
