@@ -784,7 +784,9 @@ def engine_scope(
 
 
 def _create_engine(target: Target, *, database: str | None, autocommit: bool) -> Engine:
+    import sqlalchemy
     from sqlalchemy.engine import URL, Engine, create_engine
+    from sqlalchemy.exc import NoSuchModuleError
 
     if isinstance(target, Engine):
         if database is None or database == target.url.database:
@@ -810,6 +812,13 @@ def _create_engine(target: Target, *, database: str | None, autocommit: bool) ->
         options["isolation_level"] = "AUTOCOMMIT"
     try:
         engine = create_engine(url, **options)
+    except NoSuchModuleError as error:
+        # SQLAlchemy added the mssql+mssqlpython dialect in 2.1.
+        raise ConfigurationError(
+            f"SQLAlchemy {sqlalchemy.__version__} has no dialect {url.drivername!r}: "
+            "mssql-python needs SQLAlchemy 2.1 or newer (`pip install -U sqlalchemy`), "
+            "or use the default pyodbc driver"
+        ) from error
     except ImportError as error:
         hint = MSSQL_PYTHON_HINT if url.get_driver_name() == "mssqlpython" else INSTALL_HINT
         raise DriverNotFoundError(

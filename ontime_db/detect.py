@@ -130,12 +130,24 @@ def gather_evidence(connection: Connection, *, database: str) -> tuple[VersionEv
     """Read every version record in the connection's current database.
 
     ``database`` is the current database's name, used for the name rule.
-    Records that are absent give no evidence; records that exist but state
-    no usable version give evidence with ``version=None``.
+    Records that are absent give no evidence. Records that exist but state
+    no usable version, or cannot be read, give evidence with ``version=None``.
     """
+    from sqlalchemy.exc import DBAPIError
+
+    readers = (
+        (PROPERTIES, _properties_evidence),
+        (FLYWAY, _flyway_evidence),
+        (ALEMBIC, _alembic_evidence),
+    )
     found: list[VersionEvidence] = []
-    for reader in (_properties_evidence, _flyway_evidence, _alembic_evidence):
-        evidence = reader(connection)
+    for source, reader in readers:
+        try:
+            evidence = reader(connection)
+        except DBAPIError as error:
+            # A login without SELECT permission on a history table, for example.
+            log.warning("cannot read the %s of %s: %s", source, database, error.orig)
+            evidence = VersionEvidence(source, None, f"cannot be read: {error.orig}")
         if evidence is not None:
             found.append(evidence)
 

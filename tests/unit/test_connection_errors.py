@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy.engine
 from sqlalchemy.engine import URL, create_engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
 from ontime_db import connection as connection_module
 from ontime_db.connection import (
@@ -112,6 +112,23 @@ def test_mssql_python_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     with pytest.raises(DriverNotFoundError, match="pip install ontime-db\\[mssql-python\\]"):
         connect(settings)
+
+
+def test_mssql_python_old_sqlalchemy(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_create_engine(url: URL, **options: Any) -> Any:
+        raise NoSuchModuleError("Can't load plugin: sqlalchemy.dialects:mssql.mssqlpython")
+
+    monkeypatch.setattr(sqlalchemy.engine, "create_engine", failing_create_engine)
+    settings = ConnectionSettings.from_options(
+        server="h", user="u", password="p", driver="mssql-python"
+    )
+    with pytest.raises(ConfigurationError) as raised:
+        connect(settings)
+    assert str(raised.value) == (
+        f"SQLAlchemy {sqlalchemy.__version__} has no dialect 'mssql+mssqlpython': "
+        "mssql-python needs SQLAlchemy 2.1 or newer (`pip install -U sqlalchemy`), "
+        "or use the default pyodbc driver"
+    )
 
 
 # -- driver lookup ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from ontime_db import detect
 from ontime_db.detect import (
@@ -78,6 +79,10 @@ class RecordingConnection:
     def exec_driver_sql(self, sql: str) -> None:
         self.sent.append(sql)
         self.database = sql.removeprefix("USE [").removesuffix("]").replace("]]", "]")
+
+
+class FakeDriverError(Exception):
+    """Shaped like pyodbc's errors: args are (SQLSTATE, message)."""
 
 
 def prop(name: str, value: str, base_type: str = "int") -> SimpleNamespace:
@@ -214,6 +219,21 @@ def test_evidence_alembic_query_quotes_schema() -> None:
     connection = RecordingConnection(answers)
     gather_evidence(connection, database="x")  # type: ignore[arg-type]
     assert "SELECT version_num FROM [o]]t].[alembic_version]" in connection.sent
+
+
+def test_evidence_unreadable(caplog: pytest.LogCaptureFixture) -> None:
+    denied = FakeDriverError("42000", "The SELECT permission was denied on the object (229)")
+
+    def deny(_connection: RecordingConnection, _parameters: dict[str, Any]) -> list[Any]:
+        raise DBAPIError("SELECT ...", None, denied)
+
+    answers = flyway(flyway_row(1, "25.8"))
+    answers["ORDER BY installed_rank"] = deny
+    found = evidence_of(answers)
+    assert found == (
+        VersionEvidence("flyway history", None, f"cannot be read: {denied}"),
+    )
+    assert caplog.messages == [f"cannot read the flyway history of ontimems: {denied}"]
 
 
 def test_evidence_name() -> None:
