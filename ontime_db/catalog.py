@@ -124,10 +124,10 @@ def schema_property_statement(
     The batch calls ``sys.sp_updateextendedproperty`` when the property
     exists and ``sys.sp_addextendedproperty`` when it does not, deciding on
     the server, so the same text works in an offline script. ``value`` is
-    written as an ``int`` or as an ``N''`` string, as given; with
-    ``keep_string_type`` an ``int`` is written as a string instead when the
-    property already contains a character value, so a rewrite keeps the type
-    that the application reads.
+    written as an ``int`` or as an ``N''`` string, as given. With
+    ``keep_string_type``, an ``int`` is written as a string when the
+    property already contains a character value, so a rewrite keeps the
+    type that the application reads.
 
     The batch declares variables, so give each statement its own batch
     (or join statements for different property names: their variable

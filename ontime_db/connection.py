@@ -113,7 +113,7 @@ KERBEROS_HINT = (
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """Where to connect and as whom, parsed from any of the accepted forms.
+    """Connection settings (server, database, login, TLS, driver) parsed from any accepted form.
 
     ``encrypt`` is ``"yes"``, ``"no"``, ``"strict"`` or ``None`` for the
     driver's default (ODBC Driver 18 encrypts by default). ``properties``
@@ -324,6 +324,11 @@ class ConnectionSettings:
                 f"no login in the connection settings for {self.describe()}: give a user "
                 "(--user, user=... in a JDBC URL) or integratedSecurity=true"
             )
+        if self._dsn and self.driver != "pyodbc":
+            raise ConfigurationError(
+                f"the ODBC data source {self._dsn!r} needs the pyodbc driver, "
+                f"not {self.driver}"
+            )
         odbc_driver = self.odbc_driver
         if self.driver == "pyodbc" and odbc_driver is None and not self._dsn:
             odbc_driver = find_odbc_driver()
@@ -356,7 +361,8 @@ class ConnectionSettings:
         if self._dsn:
             # A data source name carries the server itself; SQLAlchemy passes
             # odbc_connect to the driver unchanged.
-            return URL.create(_DIALECTS[self.driver], query={"odbc_connect": self._odbc_string()})
+            odbc_connect = self._odbc_string(mask_password=display)
+            return URL.create(_DIALECTS[self.driver], query={"odbc_connect": odbc_connect})
         return URL.create(
             _DIALECTS[self.driver],
             username=None if self.integrated_security else self.user,
@@ -367,7 +373,7 @@ class ConnectionSettings:
             query=query,
         )
 
-    def _odbc_string(self) -> str:
+    def _odbc_string(self, *, mask_password: bool = False) -> str:
         parts = [f"{key}={_odbc_quote(value)}" for key, value in self.properties]
         if self.database:
             parts.append(f"Database={_odbc_quote(self.database)}")
@@ -376,7 +382,8 @@ class ConnectionSettings:
         elif self.user:
             parts.append(f"UID={_odbc_quote(self.user)}")
             if self.password is not None:
-                parts.append(f"PWD={_odbc_quote(self.password)}")
+                secret = MASK if mask_password else _odbc_quote(self.password)
+                parts.append(f"PWD={secret}")
         return ";".join(parts)
 
     # -- masking ---------------------------------------------------------------
@@ -966,8 +973,8 @@ def connection_error(
 ) -> ConnectionFailedError:
     """Turn a driver error raised while connecting into a plain :class:`ConnectionFailedError`.
 
-    The message names the server, database and login, says what failed and
-    what to do; passwords in the driver's text are masked.
+    The message names the server, database and login, the reason and what
+    to do next. Passwords in the driver's text are masked.
     """
     settings = _settings_of(target)
     if database is not None:

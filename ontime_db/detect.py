@@ -363,7 +363,7 @@ def _connected(target: Target, database: str, *, autocommit: bool = False) -> It
 def database_kind(name: str) -> str:
     """Return ``"pollarity"``, ``"catering"`` or ``"main"`` for a database name.
 
-    NOTE: the add-on databases are told apart by name only; the vendor's
+    NOTE: the add-on databases are recognised by name only; the vendor's
     documentation names no record inside them that identifies the product
     they belong to.
     """

@@ -267,6 +267,15 @@ def test_odbc_dsn() -> None:
     assert url.query == {"odbc_connect": "DSN=OnTime;Database=ontimems;UID=u;PWD=p"}
     arguments, _ = pyodbc_dialect().create_connect_args(url)
     assert arguments[0] == "DSN=OnTime;Database=ontimems;UID=u;PWD=p"
+    assert settings.redacted() == (
+        "mssql+pyodbc://?odbc_connect=DSN%3DOnTime%3BDatabase%3Dontimems%3BUID%3Du%3BPWD%3D%2A%2A%2A"
+    )
+
+
+def test_odbc_dsn_needs_pyodbc() -> None:
+    settings = ConnectionSettings.parse("DSN=OnTime;UID=u;PWD=p")
+    with pytest.raises(ConfigurationError, match="the ODBC data source 'OnTime' needs the pyodbc"):
+        replace(settings, driver="mssql-python").to_url()
 
 
 # -- SQLAlchemy URLs ------------------------------------------------------------------

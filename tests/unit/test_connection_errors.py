@@ -1,8 +1,8 @@
 """Password masking, driver lookup, engine creation and the classification of connection errors.
 
 Engine creation is checked by replacing ``sqlalchemy.engine.create_engine``
-with a recorder, because no ODBC driver can be loaded here; that shows
-which URL and options ontime_db requests, not that a server accepts them.
+with a recorder, because no ODBC driver can be loaded here. The recorder
+shows which URL and options ontime_db requests, not that a server accepts them.
 """
 
 from __future__ import annotations

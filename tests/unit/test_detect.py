@@ -1,7 +1,7 @@
 """The version detection rule, and the records it reads, checked without a server.
 
 A recording stand-in for the connection returns set rows for the catalog
-queries; it shows which records detection reads and how it decides, not
+queries. It shows which records detection reads and how it decides, not
 what SQL Server stores. The live tests cover that.
 """
 
