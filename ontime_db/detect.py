@@ -16,7 +16,15 @@ least authoritative:
 :func:`detect_version` reads every place. When the versions found agree,
 the most authoritative source is reported; when they differ, it raises
 :class:`~ontime_db.errors.VersionConflictError` listing all of them and
-does not pick one.
+does not pick one. Two records are expected to lag behind and are not
+counted as disagreeing:
+
+- the database name, whenever another record exists, because a customer
+  may keep the pre-2.8 name ``ontimems.25.8`` after later migrations;
+- a Flyway history below the ``alembic_version`` revision, because
+  ontime_db baselines a database from Flyway's history and migrates it
+  further without writing Flyway's table. A Flyway version above it means
+  the vendor's tool ran after ontime_db, and that is a conflict.
 """
 
 from __future__ import annotations
@@ -255,9 +263,10 @@ def decide_version(database: str, evidence: Sequence[VersionEvidence]) -> Detect
             database=database,
         )
 
-    versions = {item.version for item in stated}
+    compared = _records_to_compare(stated)
+    versions = {item.version for item in compared}
     if len(versions) > 1:
-        listed = "; ".join(str(item) for item in stated)
+        listed = "; ".join(str(item) for item in compared)
         raise VersionConflictError(
             f"database {database!r} states different schema versions: {listed}. "
             "ontime_db does not guess between them: find out which record is right "
@@ -267,9 +276,26 @@ def decide_version(database: str, evidence: Sequence[VersionEvidence]) -> Detect
             database=database,
         )
 
-    best = min(stated, key=lambda item: SOURCES.index(item.source))
+    best = min(compared, key=lambda item: SOURCES.index(item.source))
     assert best.version is not None
     return DetectedVersion(database, best.version, best.source, evidence)
+
+
+def _records_to_compare(stated: Sequence[VersionEvidence]) -> list[VersionEvidence]:
+    """Drop the records that are expected to lag behind (see the module docstring)."""
+    compared = [item for item in stated if item.source != NAME] or list(stated)
+    alembic = next((item for item in compared if item.source == ALEMBIC), None)
+    if alembic is None or alembic.version is None:
+        return compared
+    return [
+        item
+        for item in compared
+        if not (
+            item.source == FLYWAY
+            and item.version is not None
+            and item.version < alembic.version
+        )
+    ]
 
 
 # -- entry points ------------------------------------------------------------------

@@ -287,10 +287,28 @@ def test_decide_conflict() -> None:
     )
 
 
-def test_decide_name_conflict() -> None:
-    renamed = VersionEvidence("database name", V260, "n")
-    with pytest.raises(VersionConflictError):
-        decide_version("ontimems.26.0", (PROPS, renamed))
+def test_decide_name_lags_behind() -> None:
+    kept_name = VersionEvidence("database name", V258, "n")
+    newer = VersionEvidence("extended properties", V260, "p")
+    detected = decide_version("ontimems.25.8", (newer, kept_name))
+    assert (detected.version, detected.source) == (V260, "extended properties")
+    assert detected.evidence == (newer, kept_name)
+
+
+def test_decide_flyway_before_baseline() -> None:
+    baselined = VersionEvidence("flyway history", V258, "f")
+    alembic = VersionEvidence("alembic", V260, "a")
+    properties = VersionEvidence("extended properties", V260, "p")
+    detected = decide_version("ontimems", (properties, baselined, alembic))
+    assert (detected.version, detected.source) == (V260, "extended properties")
+
+
+def test_decide_flyway_after_alembic_conflicts() -> None:
+    vendor_ran_later = VersionEvidence("flyway history", V260, "f")
+    alembic = VersionEvidence("alembic", V258, "a")
+    with pytest.raises(VersionConflictError) as raised:
+        decide_version("ontimems", (vendor_ran_later, alembic))
+    assert raised.value.evidence == (vendor_ran_later, alembic)
 
 
 def test_decide_nothing() -> None:
@@ -416,11 +434,10 @@ def test_discover(server: dict[str, RecordingConnection]) -> None:
         ("ontimems", "main", V260, "extended properties"),
         ("ontime_pollarity", "pollarity", SchemaVersion(3, 1), "extended properties"),
         ("ontime_catering", "catering", None, None),
-        ("ontimems.25.8", "main", None, None),
+        ("ontimems.25.8", "main", SchemaVersion(25, 9), "extended properties"),
     ]
     assert found[2].problem == "the database is offline"
-    assert found[3].problem is not None
-    assert found[3].problem.startswith("database 'ontimems.25.8' states different schema")
+    assert found[3].problem is None
     assert "USE [payroll]" in server["master"].sent
     assert "USE [secret]" not in server["master"].sent
     assert server["master"].sent[-1] == "USE [master]"
