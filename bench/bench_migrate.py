@@ -302,9 +302,11 @@ def main() -> None:
         for statement in trips["sent"]:
             print("   >", statement.strip().splitlines()[0][:100])
     offline = offline_rendering()
+    total = offline["plan s"] + offline["render s"]
     print(
         f"generated chain of {offline['steps']:.0f} migrations: plan {offline['plan s']:.3f} s, "
-        f"render --sql {offline['render s']:.3f} s ({offline['script bytes']:.0f} bytes)"
+        f"render --sql {offline['render s']:.3f} s ({offline['script bytes']:.0f} bytes), "
+        f"total {total:.3f} s (target under 0.5 s)"
     )
     startup = help_start()
     print(

@@ -4,6 +4,7 @@ Run from the repository root:
 
     python bench/bench_split.py            # 2 MB and 20 MB inputs
     python bench/bench_split.py --sizes 2  # one size, in MB
+    python bench/bench_split.py --crlf     # CRLF line endings, as SSMS writes them
 
 For each size it prints the throughput in MB/s, the peak memory that
 tracemalloc records while splitting (as a multiple of the input's size in
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         default=[2.0, 20.0],
         help="input sizes in MB (default: 2 20)",
     )
+    parser.add_argument(
+        "--crlf", action="store_true", help="write the generated script with CRLF line endings"
+    )
     args = parser.parse_args(argv)
 
     import sqlparse
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {sys.version.split()[0]}, sqlparse {sqlparse.__version__}")
     for megabytes in args.sizes:
         text = generate(int(megabytes * 1_000_000))
+        if args.crlf:
+            text = text.replace("\n", "\r\n")
         size_mb = len(text.encode("utf-8")) / 1_000_000
         input_bytes = sys.getsizeof(text)
 
@@ -114,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = min(elapsed, time.perf_counter() - started)
         peak = peak_memory(parse, text)
 
-        sample = text[: text.rfind("\nGO\n", 0, 1_000_000) + 4]
+        go_line = "\r\nGO\r\n" if args.crlf else "\nGO\n"
+        sample = text[: text.rfind(go_line, 0, 1_000_000) + len(go_line)]
         started = time.perf_counter()
         sqlparse.split(sample)
         sqlparse_rate = (len(sample) / 1_000_000) / (time.perf_counter() - started)

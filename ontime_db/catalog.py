@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import InvalidSchemaVersion, NotOnTimeDatabaseError
-from .quoting import check_name, quote_string
+from .quoting import check_name, quote_identifier, quote_string
 from .version import SchemaVersion
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ __all__ = [
     "schema_property_statement",
     "schema_version_statements",
     "server_info",
+    "use_database_sql",
     "version_from_properties",
     "write_schema_property",
     "write_schema_version",
@@ -178,6 +179,18 @@ def schema_property_statement(
         f"EXEC {variable}_procedure @name = {quote_string(name)}, @value = {variable}_value, "
         f"@level0type = N'SCHEMA', @level0name = {quote_string(schema)};"
     )
+
+
+def use_database_sql(name: str) -> str:
+    """Build the ``USE`` statement that switches a connection to database ``name``.
+
+    Raises :class:`~ontime_db.errors.InvalidNameError` for a name SQL Server
+    cannot store.
+
+    >>> use_database_sql("ontimems.25.8")
+    'USE [ontimems.25.8]'
+    """
+    return f"USE {quote_identifier(name)}"
 
 
 def schema_version_statements(version: SchemaVersion | str) -> list[str]:

@@ -61,6 +61,7 @@ __all__ = [
     "detect_version",
     "discover",
     "gather_evidence",
+    "revision_query_sql",
 ]
 
 log = logging.getLogger(__name__)
@@ -208,22 +209,14 @@ def _alembic_evidence(connection: Connection) -> VersionEvidence | None:
     from sqlalchemy import text
 
     from .catalog import find_tables
-    from .quoting import quote_identifier
 
     tables = find_tables(connection, ALEMBIC_TABLE)
     if not tables:
         return None
     schema, table = tables[0]
     where = f"{schema}.{table}"
-    revisions = [
-        str(value)
-        for value in connection.execute(
-            text(
-                f"SELECT version_num FROM {quote_identifier(schema, kind='schema name')}."
-                f"{quote_identifier(table, kind='table name')}"
-            )
-        ).scalars()
-    ]
+    rows = connection.execute(text(revision_query_sql(schema, table))).scalars()
+    revisions = [str(value) for value in rows]
     if not revisions:
         return VersionEvidence(ALEMBIC, None, f"{where} is empty")
     if len(revisions) > 1:
@@ -237,6 +230,20 @@ def _alembic_evidence(connection: Connection) -> VersionEvidence | None:
             ALEMBIC, None, f"{where} revision {revisions[0]!r} is not a schema version"
         )
     return VersionEvidence(ALEMBIC, version, f"{where} revision {revisions[0]!r}")
+
+
+def revision_query_sql(schema: str, table: str) -> str:
+    """Build the query that reads the revisions of an Alembic version table.
+
+    >>> revision_query_sql("dbo", "alembic_version")
+    'SELECT version_num FROM [dbo].[alembic_version]'
+    """
+    from .quoting import quote_identifier
+
+    return (
+        f"SELECT version_num FROM {quote_identifier(schema, kind='schema name')}."
+        f"{quote_identifier(table, kind='table name')}"
+    )
 
 
 def decide_version(database: str, evidence: Sequence[VersionEvidence]) -> DetectedVersion:
@@ -436,7 +443,7 @@ def _inspect(
 ) -> DiscoveredDatabase | None:
     from sqlalchemy.exc import DBAPIError
 
-    from .quoting import quote_identifier
+    from .catalog import use_database_sql
 
     kind = database_kind(name)
     named = _ONTIME_NAME.search(name) is not None
@@ -451,13 +458,13 @@ def _inspect(
         return DiscoveredDatabase(name, kind, None, None, (), problem)
 
     try:
-        connection.exec_driver_sql(f"USE {quote_identifier(name)}")
+        connection.exec_driver_sql(use_database_sql(name))
         evidence = gather_evidence(connection, database=name)
     except DBAPIError as error:
         log.warning("cannot read database %s: %s", name, error.orig)
         return DiscoveredDatabase(name, kind, None, None, (), f"cannot be read: {error.orig}")
     finally:
-        connection.exec_driver_sql("USE [master]")
+        connection.exec_driver_sql(use_database_sql("master"))
 
     if not evidence and not named:
         return None

@@ -205,11 +205,13 @@ def starting_point(product_version: str | ProductVersion) -> StartingPoint:
     if point.open_ended or point.first == version:
         return replace(point, product=version)
 
-    following = STARTING_POINTS[len(candidates)].label
+    following = STARTING_POINTS[len(candidates)]
     raise InvalidProductVersion(
         f"product version {str(version)!r} matches no starting point: {point.label} covers "
-        f"only that release and the next starting point is {following}; check the version "
-        "in the About box, or upgrade without a product version so that the database's "
-        f"schema version chooses the route; {_list_points()}",
+        f"only release {point.first} and {following.label} starts at {following.first}, and "
+        f"the vendor lists no upgrade script for the releases between them. Leave the product "
+        "version out (--from-product) so that the database's schema version chooses the "
+        f"route, or give the listed release the About box shows ({point.first} or "
+        f"{following.first}); {_list_points()}",
         version=str(version),
     )

@@ -15,11 +15,14 @@ machine.
 
 from __future__ import annotations
 
+from .backups import backup, list_backups
 from .naming import VENDOR_FOLDER, backup_file_name
-from .operations import backup, list_backups, rename, restore, rollback
 from .progress import Progress, ProgressLines, TerminalProgress
 from .records import BackupRecord
+from .renames import rename
+from .restores import restore
 from .results import RenameResult, RestoreResult, RollbackResult
+from .rollbacks import rollback
 
 __all__ = [
     "VENDOR_FOLDER",

@@ -1,7 +1,7 @@
 """The two ways operations talk to SQL Server: queries that return rows, and long statements.
 
-:class:`Session` is what :mod:`ontime_db.backup.operations` needs from a
-connection; :class:`ConnectionSession` provides it over a SQLAlchemy
+:class:`Session` is what the backup, restore, rename and rollback steps need
+from a connection; :class:`ConnectionSession` provides it over a SQLAlchemy
 connection to ``master`` in autocommit mode, because BACKUP, RESTORE and
 ALTER DATABASE cannot run inside a user transaction.
 """
@@ -38,7 +38,10 @@ class Session(Protocol):
         ...
 
     def abort(self) -> None:
-        """Drop the connection so the server ends the running statement."""
+        """Drop the connection so the server ends the running statement.
+
+        A later ``query`` or ``run`` opens a new connection.
+        """
         ...
 
 
@@ -52,6 +55,7 @@ class ConnectionSession:
         from sqlalchemy import text
         from sqlalchemy.exc import DBAPIError
 
+        self._reconnect_if_aborted()
         try:
             if params is None:
                 # Caller text is already quoted into `sql`; the driver must not
@@ -66,12 +70,19 @@ class ConnectionSession:
     def run(self, sql: str, *, on_message: MessageHandler | None = None) -> None:
         from ..script import execute
 
+        self._reconnect_if_aborted()
         execute(self._connection, sql, on_message=on_message)
 
     def abort(self) -> None:
         # Invalidating closes the DBAPI connection without returning it to
         # the pool; SQL Server then ends the session and its running request.
         self._connection.invalidate()
+
+    def _reconnect_if_aborted(self) -> None:
+        # SQLAlchemy reconnects an invalidated Connection on its next use,
+        # once the transaction that was open on the dropped one is rolled back.
+        if self._connection.invalidated:
+            self._connection.rollback()
 
 
 def _batch_error(error: Exception, sql: str) -> BatchError:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError
-from ..quoting import quote_identifier, quote_string
+from ..quoting import quote_identifier, quote_string, utf16_length
 
 __all__ = [
     "DATABASE_FILES",
     "DATABASE_ID",
+    "DATABASE_STATE",
     "FILE_EXISTS",
     "HISTORY",
     "HISTORY_FOR_DATABASE",
@@ -27,6 +28,8 @@ __all__ = [
     "STATS_PERCENT",
     "XP_FILE_EXIST",
     "backup_database",
+    "exclusive_rename",
+    "exclusive_restore",
     "filelist_only",
     "header_only",
     "modify_file_name",
@@ -39,6 +42,10 @@ __all__ = [
 
 # BACKUP and RESTORE report progress every STATS_PERCENT percent.
 STATS_PERCENT = 10
+# BACKUP ... WITH NAME takes at most 128 characters and DESCRIPTION at most
+# 255 (BACKUP (Transact-SQL), unchanged from SQL Server 2005 to 2022).
+NAME_LIMIT = 128
+DESCRIPTION_LIMIT = 255
 
 # SERVERPROPERTY returns sql_variant, which ODBC drivers do not all read, hence
 # the casts. InstanceDefaultDataPath and InstanceDefaultLogPath exist since
@@ -55,14 +62,16 @@ SERVER_FACTS = (
 )
 
 # Before SQL Server 2019 the default backup folder is only in the instance's
-# registry key; xp_instance_regread maps the key to the current instance.
+# registry key; xp_instance_regread maps the key to the current instance and
+# returns one row with the columns Value and Data. It is undocumented.
 REGISTRY_BACKUP_DIRECTORY = (
     "EXEC master.dbo.xp_instance_regread N'HKEY_LOCAL_MACHINE', "
     "N'Software\\Microsoft\\MSSQLServer\\MSSQLServer', N'BackupDirectory'"
 )
 
-# sys.dm_os_file_exists exists since SQL Server 2017 (14.x) and is not
-# documented by Microsoft. It checks the path with the service account's rights.
+# sys.dm_os_file_exists exists since SQL Server 2017 (14.x), on Windows and
+# Linux, and is not documented by Microsoft. It checks the path with the
+# service account's rights.
 FILE_EXISTS = (
     "SELECT file_exists, file_is_a_directory, parent_directory_exists "
     "FROM sys.dm_os_file_exists(:path)"
@@ -72,7 +81,11 @@ FILE_EXISTS = (
 # are "File Exists", "File is a Directory" and "Parent Directory Exists".
 XP_FILE_EXIST = "EXEC master.dbo.xp_fileexist :path"
 
-# Needs VIEW SERVER STATE; the engine's own row is named "SQL Server (<instance>)".
+# sys.dm_server_services exists since SQL Server 2008 R2 SP1 and needs VIEW
+# SERVER STATE; the engine's own row is named "SQL Server (<instance>)".
+# NOTE: SQL Server on Linux runs no Windows service, and what this view
+# returns there is not documented, so an empty or missing account is
+# reported as unknown.
 SERVICE_ACCOUNT = (
     "SELECT TOP (1) service_account FROM sys.dm_server_services "
     "WHERE servicename LIKE N'SQL Server (%' ORDER BY servicename"
@@ -80,8 +93,16 @@ SERVICE_ACCOUNT = (
 
 DATABASE_ID = "SELECT DB_ID(:name) AS database_id"
 
+DATABASE_STATE = "SELECT state_desc, user_access_desc FROM sys.databases WHERE name = :name"
+
+# sys.dm_exec_sessions.database_id exists since SQL Server 2012. The
+# library's own session (@@SPID) is left out; host_process_id is the client's
+# process id, which identifies the caller's own pooled connections.
+# Without VIEW SERVER STATE a login sees only its own session, and RESTORE or
+# MODIFY NAME then report the others through error 3101 or 5030.
 SESSIONS = (
-    "SELECT session_id, login_name, host_name, program_name FROM sys.dm_exec_sessions "
+    "SELECT session_id, login_name, host_name, host_process_id, program_name "
+    "FROM sys.dm_exec_sessions "
     "WHERE database_id = DB_ID(:name) AND session_id <> @@SPID ORDER BY session_id"
 )
 
@@ -118,16 +139,31 @@ def backup_database(
 ) -> str:
     """Build ``BACKUP DATABASE`` to a new file, with checksums and progress messages.
 
-    ``INIT`` overwrites the backup sets of an existing file, so the caller
-    must pass a path that does not exist yet. ``compression`` ``None`` leaves
-    the server's ``backup compression default`` in force and sends no
-    option, which is the only choice an edition without compression accepts.
+    ``NOINIT`` appends: the file is created when it does not exist, and a
+    file that appeared after the caller checked the path keeps its backup
+    sets instead of being overwritten as ``INIT`` would do. ``compression``
+    ``None`` leaves the server's ``backup compression default`` in force and
+    sends no option, which is the only choice an edition without compression
+    accepts. Raises :class:`~ontime_db.errors.ConfigurationError` for a name
+    over 128 or a description over 255 UTF-16 code units.
     """
+    # NAME and DESCRIPTION are nvarchar, so their limits count UTF-16 code
+    # units: a character outside the BMP takes two.
+    if utf16_length(name) > NAME_LIMIT:
+        raise ConfigurationError(
+            f"invalid backup set name {name!r}: {utf16_length(name)} UTF-16 code units, "
+            f"BACKUP allows at most {NAME_LIMIT}"
+        )
+    if utf16_length(description) > DESCRIPTION_LIMIT:
+        raise ConfigurationError(
+            f"invalid backup description {description!r}: {utf16_length(description)} "
+            f"UTF-16 code units, BACKUP allows at most {DESCRIPTION_LIMIT}"
+        )
     options = [
         f"NAME = {quote_string(name)}",
         f"DESCRIPTION = {quote_string(description)}",
         "CHECKSUM",
-        "INIT",
+        "NOINIT",
     ]
     if copy_only:
         options.append("COPY_ONLY")
@@ -142,12 +178,18 @@ def backup_database(
     )
 
 
-def verify_only(path: str, *, position: int = 1) -> str:
-    """Build ``RESTORE VERIFYONLY`` that also checks every page checksum."""
-    return (
-        f"RESTORE VERIFYONLY FROM DISK = {quote_string(path)} "
-        f"WITH FILE = {_position(position)}, CHECKSUM, STATS = {STATS_PERCENT}"
-    )
+def verify_only(path: str, *, position: int = 1, checksum: bool = True) -> str:
+    """Build ``RESTORE VERIFYONLY`` that also checks the backup and page checksums.
+
+    Pass ``checksum=False`` for a backup set written without ``CHECKSUM``:
+    ``WITH CHECKSUM`` makes SQL Server reject such a set (error 3187) instead
+    of verifying what it can.
+    """
+    options = [f"FILE = {_position(position)}"]
+    if checksum:
+        options.append("CHECKSUM")
+    options.append(f"STATS = {STATS_PERCENT}")
+    return f"RESTORE VERIFYONLY FROM DISK = {quote_string(path)} WITH {', '.join(options)}"
 
 
 def header_only(path: str) -> str:
@@ -158,8 +200,7 @@ def header_only(path: str) -> str:
 def filelist_only(path: str, *, position: int = 1) -> str:
     """Build ``RESTORE FILELISTONLY``: one row per database file in the backup set."""
     return (
-        f"RESTORE FILELISTONLY FROM DISK = {quote_string(path)} "
-        f"WITH FILE = {_position(position)}"
+        f"RESTORE FILELISTONLY FROM DISK = {quote_string(path)} WITH FILE = {_position(position)}"
     )
 
 
@@ -200,8 +241,51 @@ def set_single_user(database: str) -> str:
 
 
 def set_multi_user(database: str) -> str:
-    """Build the statement that lets every session back in."""
-    return f"ALTER DATABASE {quote_identifier(database)} SET MULTI_USER"
+    """Build the statement that lets every session back in.
+
+    ``ROLLBACK IMMEDIATE`` ends a stranger that took the one SINGLE_USER
+    connection, which would otherwise make this statement fail (error 5064).
+    """
+    return f"ALTER DATABASE {quote_identifier(database)} SET MULTI_USER WITH ROLLBACK IMMEDIATE"
+
+
+# SQL Server keeps a database in SINGLE_USER after the session that set it
+# moves on, and then "a different user, but only one, can connect" ("Set a
+# database to single-user mode", SQL Server 2016 to 2022). Sending the switch,
+# the operation and the way back as one batch leaves an application no round
+# trip in which to take that one connection. A failed RESTORE or MODIFY NAME
+# ends only its own statement (severity 16), so the batch still reaches the
+# last statement.
+
+
+def exclusive_restore(database: str, restore: str) -> str:
+    """Build one batch: SINGLE_USER, ``restore``, then MULTI_USER when still needed.
+
+    The last statement acts only when the database is ONLINE in SINGLE_USER
+    after the RESTORE, which is the case when the restore failed before it
+    replaced the database.
+    """
+    return "; ".join(
+        [
+            set_single_user(database),
+            restore,
+            "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = "
+            f"{quote_string(database)} AND state_desc = N'ONLINE' "
+            f"AND user_access_desc = N'SINGLE_USER') {set_multi_user(database)}",
+        ]
+    )
+
+
+def exclusive_rename(old: str, new: str) -> str:
+    """Build one batch: SINGLE_USER, ``MODIFY NAME``, then MULTI_USER under the name that exists."""
+    return "; ".join(
+        [
+            set_single_user(old),
+            modify_name(old, new),
+            f"IF DB_ID({quote_string(new)}) IS NOT NULL {set_multi_user(new)} "
+            f"ELSE {set_multi_user(old)}",
+        ]
+    )
 
 
 def modify_name(old: str, new: str) -> str:

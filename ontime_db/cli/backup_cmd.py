@@ -245,9 +245,7 @@ def _backups(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     from ..backup import rollback
 
-    result = rollback(
-        connection_settings(args), force=args.force, on_progress=_progress_display()
-    )
+    result = rollback(connection_settings(args), force=args.force, on_progress=_progress_display())
     if args.json:
         say_json(result.as_dict())
         return EXIT_OK

@@ -8,6 +8,7 @@ installed_on, execution_time in milliseconds and success.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     Table,
+    bindparam,
     func,
     insert,
     select,
@@ -46,6 +48,7 @@ __all__ = [
     "create_table_sql",
     "history",
     "insert_row",
+    "insert_row_sql",
     "read_rows",
     "validate",
 ]
@@ -127,6 +130,56 @@ def insert_row(
         execution_time=execution_time,
         success=success,
     )
+
+
+_INSERT_COLUMNS = (
+    "version", "description", "type", "script", "checksum", "execution_time", "success",
+)
+
+
+def insert_row_sql(
+    *,
+    version: SchemaVersion,
+    description: str,
+    type: str,
+    script: str,
+    checksum: int | None,
+    execution_time: int | None,
+    success: bool,
+) -> str:
+    """Return the T-SQL text of :func:`insert_row` with the values written as literals.
+
+    SQLAlchemy compiles the statement once per process, with ``pyformat``
+    placeholders; the values are then filled in through
+    :func:`~ontime_db.quoting.quote_string`. Offline scripts write one such
+    row per migration, and compiling each anew dominated long chains.
+    """
+    values = {
+        "version": quote_string(str(version)),
+        "description": quote_string(description[:200]),
+        "type": quote_string(type),
+        "script": quote_string(script),
+        "checksum": _integer_literal(checksum),
+        "execution_time": _integer_literal(execution_time),
+        "success": "1" if success else "0",
+    }
+    return _insert_template() % values
+
+
+@functools.cache
+def _insert_template() -> str:
+    from sqlalchemy.dialects import mssql
+
+    statement = insert(history_table).values(
+        {column: bindparam(column) for column in _INSERT_COLUMNS}
+    )
+    # SQLAlchemy's mssql dialect class carries no annotations.
+    dialect = mssql.dialect(paramstyle="pyformat")  # type: ignore[no-untyped-call]
+    return str(statement.compile(dialect=dialect))
+
+
+def _integer_literal(value: int | None) -> str:
+    return "NULL" if value is None else str(int(value))
 
 
 def read_rows(connection: Connection) -> list[AppliedMigration]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MigrationsArgument = str | os.PathLike[str] | None
+
+# Loaded sets by folder, each with the fingerprint of its Python files when it
+# was loaded. Importing the revision modules is the slow part of loading, and
+# planning and rendering one migration would otherwise import them twice.
+_loaded_sets: dict[Path, tuple[tuple[tuple[str, int, int], ...], MigrationSet]] = {}
+_loaded_sets_lock = threading.Lock()
 
 
 class MigrationSetError(ConfigurationError):
@@ -153,11 +160,27 @@ def alembic_config(directory: Path) -> Config:
 def load_set(migrations: MigrationsArgument = None) -> MigrationSet:
     """Load and check the migration set in ``migrations`` (default: the shipped main set).
 
+    A set already loaded in this process is reused while its ``env.py`` and
+    revision files keep their size and modification time.
+
     Raises :class:`MigrationSetError` when the folder is missing, when two
     revisions share a version, when the chain branches or when a revision
     lacks its script.
     """
     directory = _set_directory(migrations)
+    fingerprint = _fingerprint(directory)
+    with _loaded_sets_lock:
+        cached = _loaded_sets.get(directory)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+
+    loaded = _load_set(directory)
+    with _loaded_sets_lock:
+        _loaded_sets[directory] = (fingerprint, loaded)
+    return loaded
+
+
+def _load_set(directory: Path) -> MigrationSet:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
@@ -176,10 +199,24 @@ def load_set(migrations: MigrationsArgument = None) -> MigrationSet:
     except CommandError as err:
         raise MigrationSetError(f"invalid migration set {directory}: {err}") from err
 
-    migrations_found = tuple(_migration(directory, script) for script in reversed(revisions))
+    resolved_folders: dict[Path, Path] = {}
+    migrations_found = tuple(
+        _migration(directory, script, resolved_folders) for script in reversed(revisions)
+    )
     _check_linear(directory, migrations_found, script_directory)
     log.debug("loaded %d migrations from %s", len(migrations_found), directory)
     return MigrationSet(directory, migrations_found, script_directory)
+
+
+def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    entries = []
+    for folder in (directory, directory / "versions"):
+        with os.scandir(folder) as found:
+            for entry in found:
+                if entry.name.endswith(".py") and entry.is_file():
+                    status = entry.stat()
+                    entries.append((entry.path, status.st_mtime_ns, status.st_size))
+    return tuple(sorted(entries))
 
 
 def known_versions(migrations: MigrationsArgument = None) -> list[SchemaVersion]:
@@ -196,16 +233,23 @@ def newest_version(migrations: MigrationsArgument = None) -> SchemaVersion:
     return load_set(migrations).newest
 
 
-def resolve_script(revision_file: Path, name: str) -> Path:
+def resolve_script(
+    revision_file: Path, name: str, resolved_folders: dict[Path, Path] | None = None
+) -> Path:
     """Find the script ``name`` (relative to a ``sql/`` folder) for a revision file.
 
     The nearest ``sql/`` folder above the revision file that contains the
     script wins, so the same revision works from a source checkout
     (``migrations/`` beside ``sql/``), from an installed package
     (``ontime_db/migrations`` beside ``ontime_db/sql``) and from a set with
-    its own ``sql/`` folder.
+    its own ``sql/`` folder. ``resolved_folders`` caches the resolved
+    parent folders between calls, because resolving a path is slow.
     """
-    for folder in revision_file.resolve().parents:
+    resolved_folders = {} if resolved_folders is None else resolved_folders
+    parent = resolved_folders.get(revision_file.parent)
+    if parent is None:
+        parent = resolved_folders[revision_file.parent] = revision_file.parent.resolve()
+    for folder in (parent, *parent.parents):
         candidate = folder / "sql" / name
         if candidate.is_file():
             return candidate
@@ -229,7 +273,7 @@ def _set_directory(migrations: MigrationsArgument) -> Path:
     return directory.resolve()
 
 
-def _migration(directory: Path, script: Script) -> Migration:
+def _migration(directory: Path, script: Script, resolved_folders: dict[Path, Path]) -> Migration:
     revision_file = Path(script.path)
     try:
         version = SchemaVersion.parse(script.revision)
@@ -260,7 +304,7 @@ def _migration(directory: Path, script: Script) -> Migration:
         version=version,
         description=str(getattr(module, "description", "") or script.doc or ""),
         script_name=script_name,
-        script=resolve_script(revision_file, script_name),
+        script=resolve_script(revision_file, script_name, resolved_folders),
         transactional=bool(getattr(module, "transactional", True)),
         revision_file=revision_file,
         previous=SchemaVersion.parse(previous) if previous else None,

@@ -204,7 +204,13 @@ def _migrate_on(
         _set_isolation(connection, connection.default_isolation_level or "READ COMMITTED")
         if baseline is not None and start is not None:
             _stamp_baseline(connection, chain, start, baseline)
-        applied = _run_alembic(connection, chain, plan, database, on_step=on_step)
+        rollback = None
+        if backup_record is not None:
+            from ..upgrade.runner import rollback_command
+
+            rollback = rollback_command(target, database)
+        applied = _run_alembic(connection, chain, plan, database, on_step=on_step,
+                               rollback=rollback)
         return MigrationReport(database, start, target_version, plan.target, plan, applied,
                                baseline, backup=backup_record)
     finally:
@@ -219,6 +225,7 @@ def _run_alembic(
     database: str,
     *,
     on_step: Callable[[StepEvent], None] | None,
+    rollback: str | None = None,
 ) -> tuple[AppliedStep, ...]:
     if plan.up_to_date:
         log.info("%s is up to date at %s", database, plan.target)
@@ -235,19 +242,24 @@ def _run_alembic(
     try:
         run_upgrade(state, plan.target, as_sql=False)
     except Exception as err:
-        raise _failure(connection, chain, state, plan, database, err) from err
+        raise _failure(connection, state, plan, database, err, rollback=rollback) from err
     return tuple(state.applied)
 
 
 def _failure(
     connection: Connection,
-    chain: MigrationSet,
     state: RunState,
     plan: MigrationPlan,
     database: str,
     err: BaseException,
+    *,
+    rollback: str | None,
 ) -> MigrationFailedError:
-    """Record the failed migration and build the error that reports the run."""
+    """Record the failed migration and build the error that reports the run.
+
+    ``rollback`` is the command line that restores the backup taken before
+    the run, or ``None`` when no backup was taken.
+    """
     from alembic.runtime.migration import MigrationContext
 
     migration = state.running
@@ -283,17 +295,23 @@ def _failure(
             f"in migration {failed.version} ({failed.script}{position}): "
             f"{number}{failed.message}"
         )
+    at = "empty (no schema version)" if current is None else f"at schema version {current}"
     if migration is None or migration.transactional:
-        now = f"the database is at schema version {current}"
+        now = f"The database is {at}."
     else:
         now = (
-            "that migration ran in autocommit mode, so part of it may be applied; the database "
-            f"is recorded at schema version {current}"
+            "That migration ran in autocommit mode, so part of it may be applied; the "
+            f"database is recorded {at}."
         )
+    advice = "Fix the cause and run migrate again"
+    if rollback is not None:
+        advice += f", or restore the backup taken before this run with: {rollback}"
+    message = (
+        f"migration of {database!r} failed {where.rstrip('.')}. Applied in this run: {applied}. "
+        f"{now} {advice}"
+    )
     return MigrationFailedError(
-        f"migration of {database!r} failed {where}; applied in this run: {applied}; {now}. "
-        "Fix the cause and run migrate again, "
-        "or restore the backup with `python -m ontime_db rollback`",
+        message,
         applied=state.applied,
         failed=failed,
         current=current,

@@ -8,6 +8,7 @@ import os
 from ..quoting import quote_identifier
 from ..version import SchemaVersion
 from .chain import load_set
+from .guards import start_guard
 from .plan import build_plan, resolve_target
 from .runtime import RunState, ScriptBuffer, run_upgrade
 
@@ -30,6 +31,14 @@ def render_sql(
     in a transaction, and are followed by the ``alembic_version`` update,
     the version extended properties and the audit row. Running the script
     therefore leaves the database as an online ``migrate`` would.
+
+    The script checks itself: its first batch (after ``USE`` when
+    ``database`` is given) stops unless the database is at ``from_version``
+    (empty when that is ``None``), each migration starts with a check that
+    ``alembic_version`` contains the previous version, and each batch of a
+    transactional migration is followed by a check that its transaction is
+    still open. A failed check raises error 50000 and sets ``NOEXEC`` on, so
+    no later batch runs, also in SSMS without ``sqlcmd -b``.
     ``from_version`` ``None`` starts from an empty database and includes the
     create script. With ``database``, the create script's leading ``USE`` is
     retargeted to it and the script starts with ``USE`` of that database.
@@ -51,8 +60,7 @@ def render_sql(
         log.info("nothing to render: %s is the target", target)
         return output.getvalue()
 
-    # NOTE: SQLAlchemy compiles the version update and the audit row anew for
-    # every migration, which dominates rendering of very long chains.
+    output.write(start_guard(start, database) + "\nGO\n\n")
     state = RunState(
         migrations=chain, database=database, total=len(plan.steps), start=start, output=output
     )
@@ -65,8 +73,9 @@ def _header(start: SchemaVersion | None, target: SchemaVersion, database: str | 
     origin = "an empty database" if start is None else f"schema version {start}"
     lines = [
         f"-- ontime_db migration script: from {origin} to {target}.",
-        "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE` so that the",
-        "-- first error stops the script; each migration commits on its own.",
+        "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE`. Each migration",
+        "-- commits on its own. A failed check or migration raises an error and sets",
+        "-- NOEXEC on, so the batches after it are compiled but not run.",
         "",
     ]
     if database is not None:

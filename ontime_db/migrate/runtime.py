@@ -12,6 +12,7 @@ inside that same transaction, right after Alembic updates ``alembic_version``.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import time
@@ -76,11 +77,11 @@ class ScriptBuffer(io.StringIO):
         self.batch_ended = True
 
     def write(self, text: str, /) -> int:
-        stripped = text.strip()
+        stripped = text.lstrip()
         # Comment lines, such as Alembic's "-- Running upgrade", neither end
         # a batch nor start one.
         if stripped and not stripped.startswith("--"):
-            self.batch_ended = stripped.upper().startswith("GO")
+            self.batch_ended = stripped[:2].upper() == "GO"
         return super().write(text)
 
 
@@ -98,6 +99,8 @@ class RunState:
     on_message: Callable[[Any], None] | None = None
     applied: list[AppliedStep] = field(default_factory=list)
     running: Migration | None = None
+    # Flyway checksums of the script bytes each migration ran, by version.
+    checksums: dict[SchemaVersion, int] = field(default_factory=dict)
     step_started: float = field(default_factory=time.monotonic)
 
     def event(self, phase: Literal["start", "done", "failed"], migration: Migration,
@@ -184,8 +187,6 @@ def run_script(revision: str) -> None:
     """
     from alembic import op
 
-    from .. import script as script_engine
-
     context = op.get_context()
     state = _state(context.config.attributes if context.config else {})
     migration = state.migrations.get(SchemaVersion.parse(revision))
@@ -194,11 +195,7 @@ def run_script(revision: str) -> None:
     log.info("migrating to %s: %s (%s)", migration.version, migration.description,
              migration.script_name)
 
-    loaded = script_engine.load(
-        migration.script,
-        database=state.database,
-        use="retarget" if state.database else "keep",
-    )
+    loaded = _load_script(state, migration)
     _check_transaction_mode(migration, loaded)
 
     if migration.transactional:
@@ -211,6 +208,32 @@ def run_script(revision: str) -> None:
             _run_loaded(context, state, loaded)
 
 
+def _load_script(state: RunState, migration: Migration) -> Any:
+    """Read the script of ``migration`` once: split it, and keep its checksum for the audit row."""
+    from ..flyway import flyway_checksum
+    from ..script import decode, parse
+    from ..script.splitter import is_flyway_script
+
+    name = str(migration.script)
+    try:
+        data = migration.script.read_bytes()
+    except OSError as err:
+        raise ScriptError(
+            f"cannot read script {name!r} of revision {migration.revision!r}: "
+            f"{err.strerror or err}; check the path and its permissions",
+            version=migration.version,
+            file=name,
+        ) from err
+    state.checksums[migration.version] = flyway_checksum(data)
+    return parse(
+        decode(data, file=name),
+        file=name,
+        flyway_placeholders=is_flyway_script(name),
+        database=state.database,
+        use="retarget" if state.database else "keep",
+    )
+
+
 def _run_loaded(context: MigrationContext, state: RunState, loaded: Any) -> None:
     from .. import script as script_engine
 
@@ -219,13 +242,25 @@ def _run_loaded(context: MigrationContext, state: RunState, loaded: Any) -> None
         script_engine.run(context.connection, loaded, on_message=state.on_message)
         return
 
+    from .guards import previous_version_guard, transaction_guard
+
+    migration = state.running
+    assert migration is not None
     if not state.output.batch_ended:
         # Alembic writes BEGIN TRANSACTION without a separator, and a batch
         # such as CREATE PROCEDURE must be the first statement of its batch.
         context.impl.static_output("GO")
+    if migration.previous is not None:
+        context.impl.static_output(previous_version_guard(migration.previous, migration.version))
+        context.impl.static_output("GO")
     for batch in loaded.batches:
         context.impl.static_output(batch.text.strip())
         context.impl.static_output("GO" if batch.repeat == 1 else f"GO {batch.repeat}")
+        if migration.transactional:
+            # A failed batch leaves the later ones to run in autocommit mode
+            # under SSMS; this check stops them.
+            context.impl.static_output(transaction_guard(migration.previous, migration.version))
+            context.impl.static_output("GO")
 
 
 def _check_transaction_mode(migration: Migration, loaded: Any) -> None:
@@ -261,52 +296,93 @@ def _record_version(
     *, ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: dict[str, Any]
 ) -> None:
     """Write the version properties and the audit row inside the migration's transaction."""
-    from ..catalog import schema_version_statements
-    from ..flyway import flyway_checksum
-    from .audit import insert_row
-
     del heads, run_args
     state = _state(ctx.config.attributes if ctx.config else {})
     assert step.up_revision_id is not None
     migration = state.migrations.get(SchemaVersion.parse(step.up_revision_id))
-    offline = state.output is not None
-    duration_ms = None if offline else round((time.monotonic() - state.step_started) * 1000)
-
-    properties = "\n".join(schema_version_statements(migration.version))
-    if offline:
-        ctx.impl.static_output(properties)
-        ctx.impl.static_output("GO")
+    checksum = state.checksums[migration.version]
+    if state.output is not None:
+        _record_offline(ctx, migration, checksum)
+        duration_ms = None
     else:
-        assert ctx.connection is not None
-        ctx.connection.exec_driver_sql(properties)
-    ctx.execute(
-        insert_row(
-            version=migration.version,
-            description=migration.description,
-            type="SQL",
-            script=migration.script_name,
-            checksum=flyway_checksum(migration.script.read_bytes()),
-            execution_time=duration_ms,
-            success=True,
-        )
-    )
+        duration_ms = round((time.monotonic() - state.step_started) * 1000)
+        _record_online(ctx, migration, checksum, duration_ms)
 
     state.applied.append(
         AppliedStep(migration.version, migration.description, migration.script_name, duration_ms)
     )
     state.running = None
     state.event("done", migration, duration_ms)
-    if not offline:
+    if state.output is None:
         log.info("migrated to %s: %s in %d ms", migration.version, migration.description,
                  duration_ms or 0)
     state.step_started = time.monotonic()
+
+
+def _record_online(
+    ctx: MigrationContext, migration: Migration, checksum: int, duration_ms: int
+) -> None:
+    from ..catalog import schema_version_statements
+    from .audit import insert_row
+
+    assert ctx.connection is not None
+    ctx.connection.exec_driver_sql("\n".join(schema_version_statements(migration.version)))
+    ctx.execute(
+        insert_row(
+            version=migration.version,
+            description=migration.description,
+            type="SQL",
+            script=migration.script_name,
+            checksum=checksum,
+            execution_time=duration_ms,
+            success=True,
+        )
+    )
+
+
+def _record_offline(ctx: MigrationContext, migration: Migration, checksum: int) -> None:
+    from .audit import insert_row_sql
+
+    ctx.impl.static_output(_version_properties_sql(migration.version))
+    ctx.impl.static_output("GO")
+    row = insert_row_sql(
+        version=migration.version,
+        description=migration.description,
+        type="SQL",
+        script=migration.script_name,
+        checksum=checksum,
+        execution_time=None,
+        success=True,
+    )
+    ctx.impl.static_output(row + ctx.impl.command_terminator)
+    ctx.impl.static_output("GO")
+
+
+def _version_properties_sql(version: SchemaVersion) -> str:
+    """Return the text of ``catalog.schema_version_statements(version)`` joined into one batch.
+
+    Each statement is built once per property value, because a long chain
+    repeats the same major and minor numbers many times.
+    """
+    from ..catalog import MAJOR_PROPERTY, MINOR_PROPERTY
+
+    return "\n".join(
+        (_property_sql(MAJOR_PROPERTY, version.major), _property_sql(MINOR_PROPERTY, version.minor))
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _property_sql(name: str, value: int) -> str:
+    from ..catalog import schema_property_statement
+
+    return schema_property_statement(name, value, keep_string_type=True)
 
 
 def _write_offline_preamble(context: MigrationContext, state: RunState) -> None:
     from sqlalchemy.schema import CreateTable
 
     from ..quoting import quote_string
-    from .audit import create_table_sql, insert_row
+    from .audit import create_table_sql, insert_row_sql
 
     context.impl.static_output("SET XACT_ABORT ON;")
     context.impl.static_output("GO")
@@ -323,7 +399,7 @@ def _write_offline_preamble(context: MigrationContext, state: RunState) -> None:
     )
     create = str(CreateTable(version_table).compile(dialect=context.dialect)).strip()
     create = "\n".join("    " + line.replace("\t", "    ").rstrip() for line in create.splitlines())
-    baseline = insert_row(
+    baseline = insert_row_sql(
         version=state.start,
         description="baseline",
         type="BASELINE",
@@ -331,7 +407,7 @@ def _write_offline_preamble(context: MigrationContext, state: RunState) -> None:
         checksum=None,
         execution_time=None,
         success=True,
-    ).compile(dialect=context.dialect, compile_kwargs={"literal_binds": True})
+    )
     start = quote_string(str(state.start))
     context.impl.static_output(
         "IF OBJECT_ID(N'alembic_version', N'U') IS NULL\nBEGIN\n"

@@ -26,8 +26,11 @@ _QUOTED = "''"
 _DDL = frozenset({"CREATE", "ALTER", "DROP"})
 # CREATE DATABASE AUDIT SPECIFICATION, ALTER DATABASE SCOPED CONFIGURATION,
 # DROP DATABASE ENCRYPTION KEY ... are other statements that the list does not name.
-# NOTE: whether SQL Server accepts ALTER DATABASE SCOPED CONFIGURATION in a
-# transaction is not documented there; such a batch is classed as transactional.
+# NOTE: neither that list nor the ALTER DATABASE SCOPED CONFIGURATION page
+# (SQL Server 2016 to 2022) states whether the statement is allowed in a
+# transaction. It is classed as transactional, because a wrong guess then fails
+# with the server's error inside a transaction that is rolled back; the live
+# tier runs it inside one.
 _OTHER_DATABASE_OBJECTS = frozenset({"AUDIT", "ENCRYPTION", "SCOPED"})
 # GRANT CREATE DATABASE, BACKUP LOG TO ... names permissions, not statements.
 _PERMISSION_CONTEXT = frozenset({"GRANT", "DENY", "REVOKE", ","})

@@ -14,7 +14,14 @@ from typing import NoReturn
 
 from ..errors import ScriptError
 
-__all__ = ["LineCounter", "skip_block_comment", "skip_line_comment", "skip_quoted", "where"]
+__all__ = [
+    "LineCounter",
+    "first_code",
+    "skip_block_comment",
+    "skip_line_comment",
+    "skip_quoted",
+    "where",
+]
 
 # Each pattern starts right after the opening character.
 _QUOTED_END = {
@@ -24,6 +31,7 @@ _QUOTED_END = {
 }
 _QUOTED_KIND = {"'": "string", '"': "quoted identifier", "[": "bracketed identifier"}
 _COMMENT_MARK = re.compile(r"/\*|\*/")
+_WHITE_SPACE = re.compile(r"\s*")
 
 
 def where(file: str | None, line: int) -> str:
@@ -32,7 +40,13 @@ def where(file: str | None, line: int) -> str:
 
 
 class LineCounter:
-    """Line numbers of positions in a text, for positions requested in increasing order."""
+    """Line numbers of positions in a text, for positions requested in increasing order.
+
+    A line ends at a line feed, so CRLF counts once. NOTE: a carriage return
+    alone does not end a line here. SQL Server's documentation does not state
+    how it counts one, so error lines in a file with CR-only line endings may
+    differ from the server's.
+    """
 
     __slots__ = ("_line", "_position", "_text")
 
@@ -75,6 +89,26 @@ def skip_block_comment(text: str, start: int, *, file: str | None, lines: LineCo
         depth += 1 if match.group() == "/*" else -1
         position = match.end()
     return position
+
+
+def first_code(text: str, start: int = 0) -> int:
+    """Return the position of the first character from ``start`` outside white space and comments.
+
+    Block comments nest, so they are skipped with :func:`skip_block_comment`
+    instead of a pattern. Raises :class:`~ontime_db.errors.ScriptError` for a
+    block comment that does not end.
+    """
+    lines = LineCounter(text)
+    position = start
+    while True:
+        blank = _WHITE_SPACE.match(text, position)
+        position = blank.end() if blank is not None else position
+        if text.startswith("--", position):
+            position = skip_line_comment(text, position)
+        elif text.startswith("/*", position):
+            position = skip_block_comment(text, position, file=None, lines=lines)
+        else:
+            return position
 
 
 def _unterminated(kind: str, start: int, *, file: str | None, lines: LineCounter) -> NoReturn:

@@ -29,7 +29,9 @@ def decode(data: bytes, *, file: str | None = None) -> str:
     (SSMS "Generate Scripts" writes one). Line endings stay as written.
 
     Raises :class:`~ontime_db.errors.ScriptDecodeError` naming the file, the
-    encoding tried and the byte offset of the first invalid byte.
+    encoding tried and the byte offset of the first invalid byte, or of the
+    first NUL character: UTF-16 without a mark is rejected this way instead
+    of being guessed.
 
     >>> decode(b"\\xef\\xbb\\xbfSELECT 1;\\r\\n")
     'SELECT 1;\\r\\n'
@@ -41,19 +43,49 @@ def decode(data: bytes, *, file: str | None = None) -> str:
             encoding, skip = name, len(mark)
             break
 
+    name = file if file is not None else "script"
     try:
-        return data[skip:].decode(encoding)
+        text = data[skip:].decode(encoding)
     except UnicodeDecodeError as err:
         offset = skip + err.start
-        name = file if file is not None else "script"
+        reason = err.reason
+        if encoding.startswith("utf-16") and (len(data) - skip) % 2:
+            reason = (
+                f"the file has an odd number of bytes, {len(data)}, so its last character "
+                "is cut off"
+            )
         raise ScriptDecodeError(
             f"cannot decode {name!r} as {encoding}: invalid byte 0x{data[offset]:02X} at "
-            f"byte offset {offset} ({err.reason}); save the script as UTF-8, or as "
+            f"byte offset {offset} ({reason}); save the script as UTF-8, or as "
             "UTF-16 with a byte-order mark",
             encoding=encoding,
             offset=offset,
             file=file,
         ) from err
+
+    _check_no_nul(text, data, encoding=encoding, skip=skip, file=file)
+    return text
+
+
+def _check_no_nul(text: str, data: bytes, *, encoding: str, skip: int, file: str | None) -> None:
+    # UTF-16 without a byte-order mark decodes as UTF-8 without an error, as
+    # ASCII letters with a NUL byte between them, and a UTF-32 mark reads as a
+    # UTF-16 mark followed by NUL. T-SQL text never contains NUL, so one found
+    # here means the file was read in the wrong encoding.
+    index = text.find("\x00")
+    if index < 0:
+        return
+    offset = skip + len(text[:index].encode(encoding))
+    name = file if file is not None else "script"
+    raise ScriptDecodeError(
+        f"cannot decode {name!r} as {encoding}: NUL character at byte offset {offset}, "
+        "which T-SQL text never contains, so the file is in another encoding (UTF-16 "
+        "without a byte-order mark, or UTF-32); save it as UTF-8, or as UTF-16 with a "
+        "byte-order mark",
+        encoding=encoding,
+        offset=offset,
+        file=file,
+    )
 
 
 def read_script(path: str | os.PathLike[str]) -> tuple[str, str]:

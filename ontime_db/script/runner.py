@@ -7,11 +7,24 @@ it the result sets and errors that follow. SQLAlchemy's
 ``before_cursor_execute`` and ``after_cursor_execute`` events are still fired,
 so listeners that count round trips see every batch.
 
-NOTE: only pyodbc's behaviour (``cursor.messages`` after ``execute`` and
-each ``nextset``) is covered by the live tests. mssql-python has the same
-``messages`` attribute, but older releases drop the messages that arrive after
-the first result set. Error numbers are read from pyodbc's error text, so
-they are ``None`` when another driver formats its errors differently.
+pyodbc (``Cursor_nextset`` in src/cursor.cpp) fills the read-only
+``cursor.messages`` with a new list after ``execute`` and after each
+``nextset`` that returns SQL_SUCCESS_WITH_INFO. ``nextset`` calls ODBC's
+SQLMoreResults, which discards unfetched rows, so every result set is
+fetched before moving on. A server error of severity 11 or more makes
+``execute`` or ``nextset`` raise. The error's text also carries the
+informational records (SQLSTATE 01xxx) that came with it, and those are
+delivered as messages before the error is raised.
+
+NOTE: only pyodbc's behaviour is covered by the live tests. pyodbc reads no
+messages when ``nextset`` returns SQL_NO_DATA, so a message that comes with
+the end of the batch and no row count (a trigger's PRINT under SET NOCOUNT
+ON) is lost. After an error pyodbc frees the statement, so statements after
+a non-fatal error in the same batch may still run on the server while their
+results and messages are discarded. mssql-python has the same ``messages``
+attribute, but older releases drop the messages that arrive after the first
+result set. Error numbers are read from pyodbc's error text, so they are
+``None`` when another driver formats its errors differently.
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BatchError, ConfigurationError
 from ..quoting import quote_string
-from .lexer import where
+from .lexer import first_code, where
 from .model import Message, RunResult, Script
 from .splitter import check_not_mixed
 
@@ -158,36 +171,66 @@ def _drain(
     line: int | None,
 ) -> list[list[tuple[Any, ...]]]:
     results: list[list[tuple[Any, ...]]] = []
-    cursor.execute(sql)
-    while True:
-        _deliver(cursor, on_message=on_message, batch=batch, line=line)
-        if cursor.description is not None:
-            results.append([tuple(row) for row in cursor.fetchall()])
-        if not cursor.nextset():
-            break
-    _deliver(cursor, on_message=on_message, batch=batch, line=line)
+    messages = _MessageReader(on_message, batch=batch, line=line)
+    try:
+        cursor.execute(sql)
+        while True:
+            messages.read(cursor)
+            if cursor.description is not None:
+                results.append([tuple(row) for row in cursor.fetchall()])
+            if not cursor.nextset():
+                break
+        messages.read(cursor)
+    except Exception as err:
+        messages.read_error(err)
+        raise
     return results
 
 
-def _deliver(
-    cursor: Any, *, on_message: MessageHandler | None, batch: int | None, line: int | None
-) -> None:
-    for code, text in getattr(cursor, "messages", None) or ():
-        found = _MESSAGE_CODE.search(str(code))
+class _MessageReader:
+    """Deliver each message of one batch once, in the order the server sent it.
+
+    pyodbc replaces ``cursor.messages`` on each ``execute`` and ``nextset``
+    and does not let callers clear it. A driver that appends to one list
+    instead is read from where the last read stopped.
+    """
+
+    def __init__(
+        self, on_message: MessageHandler | None, *, batch: int | None, line: int | None
+    ) -> None:
+        self._on_message = on_message
+        self._batch = batch
+        self._line = line
+        self._seen: object = None
+        self._count = 0
+
+    def read(self, cursor: Any) -> None:
+        current = getattr(cursor, "messages", None) or []
+        start = self._count if current is self._seen else 0
+        for code, text in current[start:]:
+            found = _MESSAGE_CODE.search(str(code))
+            self._deliver(int(found.group(1)) if found else 0, str(text))
+        self._seen = current
+        self._count = len(current)
+
+    def read_error(self, err: Exception) -> None:
+        """Deliver the informational records that the driver put in front of an error."""
+        for state, number, text in _diagnostics(err):
+            if not state.startswith("01"):
+                return
+            self._deliver(number, text)
+
+    def _deliver(self, number: int, text: str) -> None:
         message = Message(
-            number=int(found.group(1)) if found else 0,
-            text=_DRIVER_PREFIX.sub("", str(text)),
+            number=number,
+            text=_DRIVER_PREFIX.sub("", text),
             severity=None,
-            batch=batch,
-            line=line,
+            batch=self._batch,
+            line=self._line,
         )
-        log.info("server message (batch %s): %s", batch, message.text)
-        if on_message is not None:
-            on_message(message)
-    # pyodbc replaces the list on each execute and nextset; clearing it here
-    # keeps a driver that appends from delivering a message twice.
-    if getattr(cursor, "messages", None):
-        cursor.messages = []
+        log.info("server message (batch %s): %s", self._batch, message.text)
+        if self._on_message is not None:
+            self._on_message(message)
 
 
 def _batch_error(
@@ -233,40 +276,56 @@ def parse_driver_error(err: Exception) -> tuple[int | None, str]:
     Server]text (number) (function)`` and joins the records with ``"; "``.
     The first record that is not a warning (SQLSTATE class 01) is the error.
     """
-    raw = next((arg for arg in reversed(err.args) if isinstance(arg, str)), str(err))
-    for record in _DIAGNOSTIC_SPLIT.split(raw.strip()):
+    for state, number, text in _diagnostics(err):
+        if not state.startswith("01"):
+            return number, text
+    return None, _DRIVER_PREFIX.sub("", _error_text(err).strip())
+
+
+def _diagnostics(err: Exception) -> list[tuple[str, int, str]]:
+    """Return the (SQLSTATE, number, text) records of a pyodbc error, in order."""
+    records = []
+    for record in _DIAGNOSTIC_SPLIT.split(_error_text(err).strip()):
         match = _DIAGNOSTIC.match(record)
-        if match is not None and not match.group("state").startswith("01"):
-            return int(match.group("number")), _DRIVER_PREFIX.sub("", match.group("text"))
-    return None, _DRIVER_PREFIX.sub("", raw.strip())
+        if match is not None:
+            text = _DRIVER_PREFIX.sub("", match.group("text"))
+            records.append((match.group("state"), int(match.group("number")), text))
+    return records
+
+
+def _error_text(err: Exception) -> str:
+    return next((arg for arg in reversed(err.args) if isinstance(arg, str)), str(err))
 
 
 def locate_error_line(
     connection: Connection, sql: str, *, number: int | None, text: str
 ) -> int | None:
-    """Find the line of ``sql`` where SQL Server reports a compile error, without running ``sql``.
+    """Find the line of ``sql`` where SQL Server reports a compile error; leave nothing behind.
 
     pyodbc does not surface the line number that SQL Server sends with an
-    error (the ODBC field SQL_DIAG_SS_LINE), and the message text has none.
-    So the batch text is compiled again as the body of a temporary procedure
-    (created and dropped, never executed) inside TRY...CATCH, which reads
-    ERROR_LINE(). Creating a procedure only compiles its body, so nothing in
-    the batch runs a second time. The line is trusted only when the probe
-    fails with the same error number and text as the batch did. Errors that
-    happen at run time give ``None``, and so do batches that cannot be a
-    procedure body, such as a ``CREATE PROCEDURE`` or ``USE`` batch.
+    error (the ODBC field SQL_DIAG_SS_LINE), and the message text has none,
+    so the batch is compiled again inside TRY...CATCH, which reads
+    ERROR_LINE(). The line is trusted only when this probe fails with the
+    same error number and text as the batch did. Otherwise, and for errors
+    that happen at run time, the result is ``None``.
+
+    A batch whose only statement creates or alters a procedure, function,
+    view or trigger (see :func:`is_module_definition`) is run again with
+    ``EXEC`` inside a transaction that is always rolled back, and only when
+    the connection has no open transaction (``@@TRANCOUNT = 0``, checked by
+    the server in the same batch), because that ROLLBACK would undo the
+    caller's work. Inside a caller's transaction such a batch gives ``None``.
+    Any other batch becomes the body of a temporary procedure that is created
+    and dropped but never executed: creating a procedure only compiles its
+    body, so nothing in the batch runs a second time.
     """
-    name = f"#ontime_db_probe_{uuid.uuid4().hex[:12]}"
-    body = f"CREATE PROCEDURE {name} AS\n{sql}"
-    probe = (
-        "BEGIN TRY\n"
-        f"    EXEC ({quote_string(body)});\n"
-        "END TRY\n"
-        "BEGIN CATCH\n"
-        "    SELECT ERROR_NUMBER(), ERROR_MESSAGE(), ERROR_LINE();\n"
-        "END CATCH;\n"
-        f"IF OBJECT_ID({quote_string('tempdb..' + name)}) IS NOT NULL DROP PROCEDURE {name};"
-    )
+    if is_module_definition(sql):
+        probe = module_probe_sql(sql)
+        wrapper_lines = 0
+    else:
+        probe = procedure_probe_sql(sql, name=f"#ontime_db_probe_{uuid.uuid4().hex[:12]}")
+        wrapper_lines = 1
+
     error_class = _driver_error_class(connection)
     try:
         rows = [row for result in _probe(connection, probe) for row in result]
@@ -279,8 +338,71 @@ def locate_error_line(
     found_number, found_text, found_line = rows[0]
     if found_text != text or (number is not None and found_number != number):
         return None
-    within = int(found_line) - 1
+    within = int(found_line) - wrapper_lines
     return within if within >= 1 else None
+
+
+# CREATE DEFAULT, CREATE RULE and CREATE SCHEMA must also stand alone in their
+# batch, but are left out: the temporary-procedure probe or "line unknown"
+# covers them.
+_MODULE_DEFINITION = re.compile(
+    r"(?i)(?:create(?:\s+or\s+alter)?|alter)\s+(?:proc|procedure|function|view|trigger)(?![\w@#$])"
+)
+
+
+def is_module_definition(sql: str) -> bool:
+    """Return whether the batch ``sql`` creates or alters a procedure, function, view or trigger.
+
+    Such a statement must be the only one in its batch ("Batch Examples",
+    https://learn.microsoft.com/previous-versions/sql/sql-server-2008-r2/ms191136(v=sql.105)),
+    and SQL Server takes the rest of the batch as the object's definition.
+    Comments before the statement are skipped; a comment between CREATE and
+    the object type makes this return ``False``.
+    """
+    return _MODULE_DEFINITION.match(sql, first_code(sql)) is not None
+
+
+def module_probe_sql(sql: str) -> str:
+    """Return the T-SQL that compiles the module definition ``sql`` again and reads its error line.
+
+    ``EXEC`` runs the text as a batch of its own, so CREATE VIEW and the
+    other statements that must start a batch are allowed there, and
+    ERROR_LINE() counts from the first line of ``sql``. DDL is transactional
+    in SQL Server, so the ROLLBACK removes whatever the statement created or
+    changed. The probe does nothing when a transaction is already open.
+    """
+    return (
+        "IF @@TRANCOUNT = 0\n"
+        "BEGIN\n"
+        "    BEGIN TRANSACTION;\n"
+        "    BEGIN TRY\n"
+        f"        EXEC ({quote_string(sql)});\n"
+        "    END TRY\n"
+        "    BEGIN CATCH\n"
+        "        SELECT ERROR_NUMBER(), ERROR_MESSAGE(), ERROR_LINE();\n"
+        "    END CATCH;\n"
+        "    IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;\n"
+        "END;"
+    )
+
+
+def procedure_probe_sql(sql: str, *, name: str) -> str:
+    """Return the T-SQL that compiles ``sql`` as the body of temporary procedure ``name``.
+
+    The procedure is dropped at the end and never executed. Its first body
+    line is line 2 of the procedure, so ERROR_LINE() is one more than the
+    line within ``sql``.
+    """
+    body = f"CREATE PROCEDURE {name} AS\n{sql}"
+    return (
+        "BEGIN TRY\n"
+        f"    EXEC ({quote_string(body)});\n"
+        "END TRY\n"
+        "BEGIN CATCH\n"
+        "    SELECT ERROR_NUMBER(), ERROR_MESSAGE(), ERROR_LINE();\n"
+        "END CATCH;\n"
+        f"IF OBJECT_ID({quote_string('tempdb..' + name)}) IS NOT NULL DROP PROCEDURE {name};"
+    )
 
 
 def _probe(connection: Connection, sql: str) -> list[list[tuple[Any, ...]]]:

@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 from ..errors import MixedTransactionModeError, SeparatorError
 from .classify import is_transactional
@@ -30,29 +30,42 @@ log = logging.getLogger(__name__)
 UseChoice = Literal["keep", "retarget", "reject"]
 
 # One match consumes plain text, complete strings and quoted identifiers, line
-# comments and ordinary newlines. It stops only where the loop has work: at a
-# block comment (they nest, which a pattern cannot follow), at an unterminated
-# quote, or at a newline whose next line starts with GO or a sqlcmd command.
+# comments and ordinary newlines. It stops only where the loop has work. That
+# is a block comment (they nest, which a pattern cannot follow), an
+# unterminated quote, or a newline whose next line starts with GO or a sqlcmd
+# command. A carriage return without a line feed before a GO, and GO after
+# white space other than spaces and tabs, also stop it, so the loop rejects them.
 # After "GO", an identifier character makes a word such as GOTO or gone_at
 # instead of a separator. The possessive repeat (Python 3.11+) keeps the
 # engine from storing a backtracking point per token; 3.10 gets the same
 # result more slowly.
 _PLAIN = (
-    r"""(?:[^'"\[\-/\n]+"""
+    r"""(?:[^'"\[\-/\n\r]+"""
     r"""|'[^']*(?:''[^']*)*'"""
     r'''|"[^"]*(?:""[^"]*)*"'''
     r"""|\[[^\]]*(?:\]\][^\]]*)*\]"""
     r"""|--[^\n]*|-|/(?!\*)"""
-    r"""|\n(?![ \t]*(?:[gG][oO](?![\w@#$])|:[A-Za-z]|!!)))"""
+    r"""|\r(?![^\S\n]*[gG][oO](?![\w@#$]))"""
+    r"""|\n(?![^\S\n]*[gG][oO](?![\w@#$])|[ \t]*(?::[A-Za-z]|!!)))"""
 )
 _SCAN = re.compile(_PLAIN + ("*+" if sys.version_info >= (3, 11) else "*"))
 # White space and line comments: what a batch without code consists of, apart
 # from block comments, which the loop skips itself.
 _NO_CODE = re.compile(r"(?:\s+|--[^\n]*)*")
-_LINE_START = re.compile(r"[ \t]*(?:(?P<go>[gG][oO])(?![\w@#$])|(?P<command>:(?=[A-Za-z])|!!))")
+# Microsoft's GO page (https://learn.microsoft.com/sql/t-sql/language-elements/sql-server-utilities-statements-go)
+# states only that no statement may share the GO line, that comments may, and
+# that the count is a positive integer. It does not state which white space
+# may surround GO. Spaces and tabs are accepted; any other white space (form feed,
+# no-break space) next to GO is rejected ("odd"), so that a line that looks
+# like a separator is never sent to the server as text.
+_LINE_START = re.compile(
+    r"[ \t]*(?:(?P<go>[gG][oO])(?![\w@#$])|(?P<command>:(?=[A-Za-z])|!!))"
+    r"|[^\S\n]*(?P<odd>[gG][oO])(?![\w@#$])"
+)
 _GO_AFTER_COMMENT = re.compile(r"[ \t]*go(?![\w@#$])", re.IGNORECASE)
 # The rest of a GO line: an optional repeat count, then an optional -- comment.
-_GO_TAIL = re.compile(r"[ \t]*(?P<count>\d+)?[ \t]*(?:--[^\n]*)?\r?(?:\n|\Z)")
+# Only ASCII digits count: int() would also read "GO ٣" (ARABIC-INDIC THREE) as 3.
+_GO_TAIL = re.compile(r"[ \t]*(?P<count>-?[0-9]+)?[ \t]*(?:--[^\n]*)?\r?(?:\n|\Z)")
 _MAX_REPEAT = 2**31 - 1
 
 
@@ -116,6 +129,8 @@ class _Splitter:
             self._note_code(stop)
             if text[stop] == "\n":
                 position = self._line_start(stop + 1)
+            elif text[stop] == "\r":
+                self._lone_carriage_return(stop)
             elif text.startswith("/*", stop):
                 position = self._block_comment(stop)
             else:
@@ -135,7 +150,49 @@ class _Splitter:
         self._note_code(line_start)
         if match.group("go") is not None:
             return self._separator(match.start("go"), batch_end=line_start)
+        if match.group("odd") is not None:
+            self._invalid_separator(match.start("odd"))
         return self._command(line_start, match.start("command"))
+
+    def _lone_carriage_return(self, position: int) -> NoReturn:
+        # GO must start a line, and lines end at a line feed (LF or CRLF).
+        # Sending "SELECT 1\rGO\rSELECT 2" as one batch would make GO a
+        # column alias, so two batches would run as one without an error.
+        line = self.lines.line_at(position)
+        raise SeparatorError(
+            f"{where(self.file, line)}: carriage return without a line feed next to GO; "
+            "GO separates batches only on a line of its own, and lines end at line feeds "
+            "(LF or CRLF); convert the file's line endings to CRLF or LF",
+            file=self.file,
+            line=line,
+        )
+
+    def _invalid_separator(self, go_start: int) -> NoReturn:
+        text = self.text
+        line_start = text.rfind("\n", 0, go_start) + 1
+        line_end = text.find("\n", go_start)
+        written = text[line_start : len(text) if line_end < 0 else line_end].rstrip(" \t\r")
+        if not text[line_start:go_start].strip():
+            written = written.lstrip(" \t")
+        line = self.lines.line_at(go_start)
+        odd = next((c for c in written if c.isspace() and c not in " \t"), None)
+        if odd == "\r":
+            self._lone_carriage_return(text.index("\r", line_start))
+        if odd is not None:
+            reason = (
+                f"only spaces and tabs may stand around GO, but the line contains "
+                f"U+{ord(odd):04X}; replace it with a space"
+            )
+        else:
+            reason = (
+                "GO must stand alone on its line, optionally followed by a repeat count "
+                "(GO 3) and a -- comment"
+            )
+        raise SeparatorError(
+            f"{where(self.file, line)}: invalid batch separator {written!r}; {reason}",
+            file=self.file,
+            line=line,
+        )
 
     def _block_comment(self, start: int) -> int:
         text = self.text
@@ -161,17 +218,9 @@ class _Splitter:
     def _separator(self, go_start: int, *, batch_end: int) -> int:
         text = self.text
         tail = _GO_TAIL.match(text, go_start + 2)
-        line = self.lines.line_at(go_start)
         if tail is None:
-            line_end = text.find("\n", go_start)
-            written = text[go_start : len(text) if line_end < 0 else line_end].rstrip()
-            raise SeparatorError(
-                f"{where(self.file, line)}: invalid batch separator {written!r}; GO must "
-                "stand alone on its line, optionally followed by a repeat count (GO 3) "
-                "and a -- comment",
-                file=self.file,
-                line=line,
-            )
+            self._invalid_separator(go_start)
+        line = self.lines.line_at(go_start)
 
         repeat = 1
         if tail.group("count") is not None:
@@ -237,7 +286,8 @@ def parse(
     that mixes transactional and non-transactional batches is rejected here.
 
     Raises :class:`~ontime_db.errors.SeparatorError` (``GO;``, ``GO x``,
-    ``GO 0``), :class:`~ontime_db.errors.VariableError`,
+    ``GO 0``, white space other than spaces and tabs around GO, a carriage
+    return without a line feed next to GO), :class:`~ontime_db.errors.VariableError`,
     :class:`~ontime_db.errors.DirectiveError`,
     :class:`~ontime_db.errors.MixedTransactionModeError`, and
     :class:`~ontime_db.errors.ScriptError` for a string, identifier or

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from ..errors import ConfigurationError, DirectiveError, VariableError
 from ..quoting import quote_identifier
-from .lexer import where
+from .lexer import first_code, where
 
 __all__ = ["Substitution", "check_use_choice", "parse_command", "retarget_use"]
 
@@ -192,10 +192,10 @@ def _parse_setvar(command: str, *, file: str | None, line: int) -> tuple[str, st
     return name, raw
 
 
+# Matched only at the batch's first code (lexer.first_code), so a USE inside a
+# comment or after another statement is never taken for the leading one.
 _USE = re.compile(
-    # Each comment must run to its end, so the pattern cannot find "use"
-    # inside a comment ("-- because") or after code between two comments.
-    r"""(?is)(?P<lead>(?:\s+|--[^\n]*(?:\n|\Z)|/\*(?:(?!\*/).)*\*/)*)use(?P<space>\s*)"""
+    r"""(?i)use(?P<space>\s*)"""
     r"""(?P<name>\[(?:[^\]]|\]\])*\]|"(?:[^"]|"")*"|[^\s;\[\]"'/-]+)"""
 )
 
@@ -220,7 +220,7 @@ def retarget_use(
     if use == "keep" or database is None:
         return text
 
-    match = _USE.match(text)
+    match = _USE.match(text, first_code(text))
     if match is None or (match.group("space") == "" and match.group("name")[0] not in '["'):
         return text
     name = _unquote(match.group("name"))

@@ -102,6 +102,11 @@ def plan_upgrade(
     from ..migrate import known_versions
     from ..resources import migrations_dir, sql_dir
 
+    if from_product is not None:
+        from ..products import starting_point
+
+        # A product version with no starting point fails before any connection.
+        starting_point(from_product)
     database = database_of(target)
     if not database:
         raise ConfigurationError(

@@ -107,6 +107,12 @@ class ServerOperations:
 
     Every call opens its own engine and disposes of it, so no pooled
     connection keeps a database in use when the next step renames it.
+
+    NOTE: pyodbc and mssql-python also pool connections in the driver
+    (``pyodbc.pooling``, ``mssql_python.pooling()``, both on by default), and
+    a closed connection kept there still counts as a session in its
+    database. Only turning driver pooling off before the first connection
+    closes those; ``ontime_db.connection`` creates the engines and does not.
     """
 
     def __init__(self, target: Target) -> None:
@@ -162,7 +168,21 @@ class ServerOperations:
     def rename(self, old: str, new: str, *, force: bool = False) -> None:
         from ..backup import rename
 
+        self.close_pooled_connections()
         rename(self.target, old, new, force=force)
+
+    def close_pooled_connections(self) -> None:
+        """Close the connections that the caller's Engine keeps in its pool.
+
+        SQLAlchemy's QueuePool keeps a connection open after use, in the
+        database it last used. Planning reads the database through the
+        caller's Engine, so without this a rename of that database would
+        find this process's own session in it and fail as "in use".
+        """
+        from sqlalchemy.engine import Engine
+
+        if isinstance(self.target, Engine):
+            self.target.dispose()
 
     def migrate(self, database: str, *, to: SchemaVersion, migrations: Path | None) -> None:
         from ..connection import engine_for
@@ -367,6 +387,7 @@ def _failure(
 
     if command is None:
         notes.append("no database that existed before the upgrade was changed")
+    notes.append(_version_note(plan.database, operations))
     message = "; ".join(
         [
             f"upgrade of {quote_identifier(plan.database)} stopped at "
@@ -383,6 +404,17 @@ def _failure(
         not_done=not_done,
         rollback_command=command,
     )
+
+
+def _version_note(database: str, operations: Operations) -> str:
+    name = quote_identifier(database)
+    try:
+        version = operations.schema_version(database)
+    except OnTimeDbError as error:
+        return f"the schema version of {name} could not be read: {error}"
+    if version is None:
+        return f"{name} records no schema version"
+    return f"{name} is at schema version {version}"
 
 
 def _changed_original(plan: UpgradePlan, steps_done: Sequence[Step], failed: Step) -> str | None:

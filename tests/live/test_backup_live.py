@@ -4,8 +4,9 @@ Backup files go to ``ONTIME_DB_TEST_BACKUP_DIR`` (a folder on the server; the
 compose file's server uses /var/opt/mssql/backups) or else the instance's
 default backup folder. Each test removes the databases and the msdb history
 it creates.
-NOTE: the backup files themselves stay in that folder, because T-SQL has no
-documented statement that deletes a file.
+NOTE: the backup files themselves stay in that folder: T-SQL has no
+documented statement that deletes a file, and xp_delete_file is undocumented,
+so the tests do not rely on it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ontime_db.errors import (
     BackupFolderError,
     DatabaseExistsError,
     DatabaseInUseError,
+    RestoreError,
 )
 from ontime_db.quoting import quote_identifier
 from ontime_db.testing import drop_database
@@ -52,6 +54,15 @@ def _scalar(engine: Engine, sql: str, **params: Any) -> Any:
 def _rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
     with engine.connect() as connection:
         return list(connection.execute(text(sql), params).all())
+
+
+def _database_row(engine: Engine, database: str) -> tuple[str, str] | None:
+    rows = _rows(
+        engine,
+        "SELECT state_desc, user_access_desc FROM sys.databases WHERE name = :name",
+        name=database,
+    )
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def _file_names(engine: Engine, database: str) -> list[tuple[str, str]]:
@@ -98,7 +109,7 @@ def test_backup_verified(database: str, fresh_database_url: URL, mssql_engine: E
     assert record.database == database
     row = _rows(
         mssql_engine,
-        "SELECT bs.name, bs.description, bs.has_backup_checksums, bs.is_copy_only "
+        "SELECT bs.name, bs.description, bs.has_backup_checksums, bs.is_copy_only, bs.position "
         "FROM msdb.dbo.backupset AS bs "
         "JOIN msdb.dbo.backupmediafamily AS bmf ON bmf.media_set_id = bs.media_set_id "
         "WHERE bs.database_name = :name AND bmf.physical_device_name = :path",
@@ -110,6 +121,7 @@ def test_backup_verified(database: str, fresh_database_url: URL, mssql_engine: E
     assert row[0][1].endswith("; schema=none; purpose=manual backup")
     assert row[0][2] == 1
     assert row[0][3] == 0
+    assert row[0][4] == 1
     assert f"OnTime-{database}(" in record.path
 
 
@@ -133,9 +145,7 @@ def test_backup_twice_new_files(database: str, fresh_database_url: URL) -> None:
 def test_backup_missing_folder(
     database: str, fresh_database_url: URL, mssql_engine: Engine
 ) -> None:
-    base = BACKUP_DIR or _scalar(
-        mssql_engine, "SELECT CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(4000))"
-    )
+    base = BACKUP_DIR or _default_backup_dir(mssql_engine)
     missing = join_server_path(base, f"missing_{uuid.uuid4().hex[:8]}")
 
     with pytest.raises(BackupFolderError) as caught:
@@ -171,6 +181,23 @@ def test_restore_beside_original(
     assert _scalar(mssql_engine, f"SELECT COUNT(*) FROM {quote_identifier(copy)}.dbo.t") == 1
 
 
+def test_restore_hard_name(
+    database: str, fresh_database_url: URL, mssql_engine: Engine, cleanup: list[str]
+) -> None:
+    """Dot, quote, bracket and non-ASCII letters in one name, in RESTORE, MOVE and DB_ID."""
+    record = backup(fresh_database_url, folder=BACKUP_DIR)
+    copy = f"{database} O'Hare]Größe_版本.25.8"
+    cleanup.append(copy)
+
+    result = restore(fresh_database_url, record.path, as_name=copy)
+
+    assert _database_row(mssql_engine, copy) == ("ONLINE", "MULTI_USER")
+    assert {path for _, path in _file_names(mssql_engine, copy)} == {
+        path for _, path in result.files
+    }
+    assert _scalar(mssql_engine, f"SELECT COUNT(*) FROM {quote_identifier(copy)}.dbo.t") == 1
+
+
 def test_restore_replace(database: str, fresh_database_url: URL, mssql_engine: Engine) -> None:
     record = backup(fresh_database_url, folder=BACKUP_DIR)
     _run(fresh_database_url, "INSERT INTO dbo.t (i) VALUES (2)")
@@ -181,11 +208,52 @@ def test_restore_replace(database: str, fresh_database_url: URL, mssql_engine: E
 
     assert result.replaced is True
     assert _scalar(mssql_engine, f"SELECT COUNT(*) FROM {quote_identifier(database)}.dbo.t") == 1
-    assert (
-        _scalar(
-            mssql_engine, "SELECT user_access_desc FROM sys.databases WHERE name = :n", n=database
+    assert _database_row(mssql_engine, database) == ("ONLINE", "MULTI_USER")
+
+
+def test_restore_force_ends_sessions(
+    database: str, fresh_database_url: URL, mssql_engine: Engine
+) -> None:
+    record = backup(fresh_database_url, folder=BACKUP_DIR)
+    holder = create_engine(fresh_database_url)
+    open_connection = holder.connect()
+    try:
+        open_connection.execute(text("SELECT 1")).scalar()
+
+        with pytest.raises(DatabaseInUseError) as caught:
+            restore(fresh_database_url, record.path, as_name=database, replace=True)
+        assert any("(this process, id " in item for item in caught.value.sessions)
+
+        result = restore(
+            fresh_database_url, record.path, as_name=database, replace=True, force=True
         )
-        == "MULTI_USER"
+    finally:
+        # The forced restore ended this session on the server; drop it without a rollback.
+        open_connection.invalidate()
+        open_connection.close()
+        holder.dispose()
+
+    assert len(result.ended_sessions) == 1
+    assert _database_row(mssql_engine, database) == ("ONLINE", "MULTI_USER")
+
+
+def test_restore_bad_path(database: str, fresh_database_url: URL, mssql_engine: Engine) -> None:
+    missing = join_server_path(
+        BACKUP_DIR or _default_backup_dir(mssql_engine), f"missing_{uuid.uuid4().hex[:8]}.bak"
+    )
+
+    with pytest.raises(RestoreError) as caught:
+        restore(fresh_database_url, missing, as_name=f"{database}_never")
+
+    assert caught.value.file == missing
+    assert _database_row(mssql_engine, f"{database}_never") is None
+
+
+def _default_backup_dir(engine: Engine) -> str:
+    return str(
+        _scalar(
+            engine, "SELECT CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(4000))"
+        )
     )
 
 
@@ -200,6 +268,7 @@ def test_rename_without_files(
 
     assert _scalar(mssql_engine, "SELECT DB_ID(:n)", n=database) is None
     assert _file_names(mssql_engine, new) == before
+    assert _database_row(mssql_engine, new) == ("ONLINE", "MULTI_USER")
     assert result.files == ()
 
 
@@ -247,11 +316,8 @@ def test_rename_in_use(
         open_connection.close()
         holder.dispose()
 
-    assert _scalar(mssql_engine, "SELECT DB_ID(:n)", n=new) is not None
-    assert (
-        _scalar(mssql_engine, "SELECT user_access_desc FROM sys.databases WHERE name = :n", n=new)
-        == "MULTI_USER"
-    )
+    assert _database_row(mssql_engine, new) == ("ONLINE", "MULTI_USER")
+    assert _database_row(mssql_engine, database) is None
 
 
 def test_rollback_after_change(
@@ -270,6 +336,48 @@ def test_rollback_after_change(
     assert result.version_before == "27.0"
     assert result.version_after == "25.8"
     assert _scalar(mssql_engine, f"SELECT COUNT(*) FROM {quote_identifier(database)}.dbo.t") == 1
+    assert _database_row(mssql_engine, database) == ("ONLINE", "MULTI_USER")
+
+
+def test_rollback_caller_engine(
+    database: str, fresh_database_url: URL, mssql_engine: Engine
+) -> None:
+    """rollback(engine) on the caller's own engine needs no force: its idle pool is closed."""
+    from ontime_db.catalog import write_schema_version
+
+    _set_version(fresh_database_url, "25.8", write_schema_version)
+    backup(fresh_database_url, folder=BACKUP_DIR, purpose="before upgrade from 2.6.1")
+    engine = create_engine(fresh_database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("INSERT INTO dbo.t (i) VALUES (2)"))
+        assert engine.pool.checkedin() == 1
+
+        result = rollback(engine)
+
+        assert result.version_after == "25.8"
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT COUNT(*) FROM dbo.t")).scalar() == 1
+    finally:
+        engine.dispose()
+    assert _database_row(mssql_engine, database) == ("ONLINE", "MULTI_USER")
+
+
+def test_backup_history_rows(database: str, fresh_database_url: URL, mssql_engine: Engine) -> None:
+    """Each backup adds exactly one msdb row, which the cleanup fixture deletes again."""
+    first = backup(fresh_database_url, folder=BACKUP_DIR, verify=False)
+    second = backup(fresh_database_url, folder=BACKUP_DIR, verify=False)
+
+    count = _scalar(
+        mssql_engine,
+        "SELECT COUNT(*) FROM msdb.dbo.backupset WHERE database_name = :name AND type = 'D'",
+        name=database,
+    )
+    assert count == 2
+    assert [item.path for item in list_backups(fresh_database_url, database)] == [
+        second.path,
+        first.path,
+    ]
 
 
 def _set_version(url: URL, version: str, write: Any) -> None:

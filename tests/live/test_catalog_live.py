@@ -21,6 +21,7 @@ from ontime_db.catalog import (
     read_schema_version,
     schema_property_statement,
     schema_version_statements,
+    use_database_sql,
     write_schema_property,
     write_schema_version,
 )
@@ -32,14 +33,15 @@ from ontime_db.errors import (
     VersionConflictError,
 )
 from ontime_db.flyway import flyway_checksum, read_flyway_history
-from ontime_db.quoting import quote_identifier
+from ontime_db.quoting import quote_identifier, utf16_length
 from ontime_db.testing import drop_database
 from ontime_db.version import SchemaVersion
 
 pytestmark = pytest.mark.mssql
 
-# Flyway's own DDL for SQL Server (createMetaDataTable.sql of flyway-core),
-# with its ${schema} and ${table} placeholders filled in as Flyway does.
+# Flyway's own DDL for its SQL Server history table (SQLServerDatabase's
+# create script in Flyway 6 to 10; createMetaDataTable.sql before that), with
+# the table name filled in as Flyway does for the default schema dbo.
 FLYWAY_DDL = [
     """CREATE TABLE [dbo].[flyway_schema_history] (
     [installed_rank] INT NOT NULL,
@@ -216,12 +218,24 @@ def test_version_incomplete(connection: Connection) -> None:
 
 # -- databases ----------------------------------------------------------------------
 
-ODD_NAMES = ["ontimems.25.8", "my-db", "my db", "we]ird", "O'Hare", "Größe_版本",
-             "x]; DROP DATABASE [y"]
+ODD_NAMES = {
+    "dot": "ontimems.25.8",
+    "hyphen": "my-db",
+    "space": "my db",
+    "bracket": "we]ird",
+    "quote": "O'Hare",
+    "non-ascii": "Größe_版本",
+    "injection": "x]; DROP DATABASE [y",
+    "bracketed": "[x]",
+    "double-bracket": "]]",
+    "comment": "--x /*x",
+    "n-prefix": "N'x;GO",
+    "emoji": "😀db",
+    "right-to-left-mark": "\u200fdb",
+}
 
 
-@pytest.mark.parametrize("stem", ODD_NAMES, ids=["dot", "hyphen", "space", "bracket", "quote",
-                                                 "non-ascii", "injection"])
+@pytest.mark.parametrize("stem", list(ODD_NAMES.values()), ids=list(ODD_NAMES))
 def test_database_exists_odd_names(mssql_engine: Engine, stem: str) -> None:
     name = f"{stem}_{uuid.uuid4().hex[:8]}"
     with mssql_engine.connect() as connection:
@@ -234,11 +248,37 @@ def test_database_exists_odd_names(mssql_engine: Engine, stem: str) -> None:
                 text("SELECT name FROM sys.databases WHERE name = :name"), {"name": name}
             ).scalar_one()
             assert found == name
-            connection.exec_driver_sql(f"USE {quote_identifier(name)}")
+            connection.exec_driver_sql(use_database_sql(name))
             assert current_database(connection) == name
-            connection.exec_driver_sql("USE [master]")
+            connection.exec_driver_sql(use_database_sql("master"))
     finally:
         drop_database(mssql_engine, name)
+
+
+@pytest.mark.parametrize(
+    ("unit", "units"), [("a", 128), ("😀", 127)], ids=["ascii", "emoji"]
+)
+def test_database_longest_name(mssql_engine: Engine, unit: str, units: int) -> None:
+    """A name as long as a sysname holds (128 UTF-16 code units; an emoji takes two) survives."""
+    suffix = f"_{uuid.uuid4().hex[:8]}"
+    width = utf16_length(unit)
+    name = unit * ((128 - len(suffix)) // width) + suffix
+    assert utf16_length(name) == units
+    with mssql_engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {quote_identifier(name)}"))
+    try:
+        with mssql_engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT name, DATALENGTH(name) / 2 AS units FROM sys.databases "
+                    "WHERE database_id = DB_ID(:name)"
+                ),
+                {"name": name},
+            ).one()
+    finally:
+        drop_database(mssql_engine, name)
+    assert row.name == name
+    assert row.units == units
 
 
 # -- history tables -------------------------------------------------------------------

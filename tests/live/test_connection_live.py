@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
 
+from ontime_db.backup.statements import modify_name
 from ontime_db.cli import main
 from ontime_db.connection import (
     ConnectionSettings,
@@ -21,8 +22,10 @@ from ontime_db.connection import (
     connect,
     connection_error,
     engine_for,
+    engine_scope,
 )
 from ontime_db.errors import ConnectionFailedError
+from ontime_db.testing import drop_database
 
 pytestmark = pytest.mark.mssql
 
@@ -36,12 +39,23 @@ def trust_flag(url: URL) -> str:
     return "true" if value in ("yes", "true") else "false"
 
 
+def encrypt_of(url: URL) -> str | None:
+    """The URL's Encrypt value as ODBC writes it, or None for the driver's default."""
+    value = url.query.get("Encrypt")
+    if value is None:
+        return None
+    return "no" if str(value).lower() in ("no", "false", "optional") else str(value).lower()
+
+
 def jdbc_of(url: URL, database: str = "master") -> str:
     port = f":{url.port}" if url.port else ""
+    encrypt = encrypt_of(url)
+    jdbc_encrypt = {"no": "false", "yes": "true"}.get(encrypt or "", encrypt)
     return (
         f"jdbc:sqlserver://{url.host}{port};databaseName={braced(database)};"
         f"user={braced(url.username or '')};password={braced(url.password or '')};"
         f"trustServerCertificate={trust_flag(url)}"
+        + (f";encrypt={jdbc_encrypt}" if jdbc_encrypt else "")
     )
 
 
@@ -53,6 +67,7 @@ def odbc_of(url: URL, database: str = "master") -> str:
         f"Driver={braced(str(driver))};Server={url.host}{port};Database={braced(database)};"
         f"UID={braced(url.username or '')};PWD={braced(url.password or '')};"
         f"TrustServerCertificate={trust}"
+        + (f";Encrypt={encrypt_of(url)}" if encrypt_of(url) else "")
     )
 
 
@@ -72,7 +87,9 @@ def test_forms_reach_same_session(mssql_url: URL) -> None:
         database="master",
         user=mssql_url.username,
         password=mssql_url.password,
-        extra=f"trustServerCertificate={trust_flag(mssql_url)};",
+        extra=f"trustServerCertificate={trust_flag(mssql_url)};"
+        + (f"encrypt={'false' if encrypt_of(mssql_url) == 'no' else 'true'};"
+           if encrypt_of(mssql_url) else ""),
     )
     engines = {
         "sqlalchemy-url": connect(mssql_url),
@@ -173,3 +190,43 @@ def test_cli_check_missing_database(mssql_url: URL, capsys: pytest.CaptureFixtur
     name = f"ontime_missing_{uuid.uuid4().hex[:8]}"
     assert main(["check-connection", "--url", jdbc_of(mssql_url, name)]) == 1
     assert f"database {name!r} does not exist" in capsys.readouterr().err
+
+
+# -- sessions left in a database ------------------------------------------------------
+
+SESSIONS_IN = (
+    "SELECT COUNT(*) FROM sys.dm_exec_sessions "
+    "WHERE database_id = DB_ID(:name) AND session_id <> @@SPID"
+)
+
+
+def test_scope_leaves_no_session(
+    mssql_engine: Engine, mssql_url: URL, fresh_database: str
+) -> None:
+    """After an engine_scope in a database, sys.dm_exec_sessions lists no session in it."""
+    with engine_scope(jdbc_of(mssql_url), database=fresh_database, autocommit=True) as engine:
+        for _ in range(3):
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT DB_NAME()")).scalar_one() == fresh_database
+        with mssql_engine.connect() as connection:
+            inside = connection.execute(text(SESSIONS_IN), {"name": fresh_database}).scalar_one()
+    assert inside == 0
+
+
+def test_rename_after_use(mssql_engine: Engine, mssql_url: URL, fresh_database: str) -> None:
+    """An engine_for engine, used and not disposed, does not keep the database in use."""
+    engine = engine_for(mssql_url, database=fresh_database, autocommit=True)
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE dbo.t (i int)"))
+    renamed = fresh_database + "_renamed"
+    with mssql_engine.connect() as connection:
+        connection.execute(text(modify_name(fresh_database, renamed)))
+    try:
+        with mssql_engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT name FROM sys.databases WHERE name = :name"), {"name": renamed}
+            ).scalar_one()
+        assert found == renamed
+    finally:
+        drop_database(mssql_engine, renamed)
+        engine.dispose()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import URL, Engine, create_engine, text
 
-from ontime_db.errors import LockError, MigrationFailedError, UnknownVersionError
-from ontime_db.migrate import history, migrate, validate
+from ontime_db.errors import BatchError, LockError, MigrationFailedError, UnknownVersionError
+from ontime_db.migrate import history, migrate, render_sql, validate
 from ontime_db.migrate.lock import acquire, release
 from ontime_db.resources import migrations_dir, sql_dir
 from ontime_db.version import SchemaVersion
@@ -244,7 +244,9 @@ def test_failure_leaves_previous_version(
     assert error.failed.batch == 2
     assert error.failed.line == 3
     assert error.failed.number == 208  # invalid object name
-    assert "applied in this run: 25.8, 26.0; the database is at schema version 26.0" in str(error)
+    assert "Applied in this run: 25.8, 26.0. The database is at schema version 26.0." in str(
+        error
+    )
 
     assert _alembic_version(database) == "26.0"
     assert _properties(database) == {"compatibility_major": "26", "compatibility_minor": "0"}
@@ -369,3 +371,65 @@ def test_add_on_sets(database: Engine, fresh_database_url: URL) -> None:
     assert report.reached == SchemaVersion(1, 1)
     assert _properties(database) == {"compatibility_major": "1", "compatibility_minor": "1"}
     assert _column_exists(database, "polls", "closes_at")
+
+
+def _run_like_ssms(engine: Engine, sql: str) -> list[BatchError]:
+    """Send every batch of ``sql`` on one session, going on after errors as SSMS does without -b."""
+    from ontime_db.script import execute, parse
+
+    errors = []
+    with engine.connect() as connection:
+        for batch in parse(sql).batches:
+            try:
+                execute(connection, batch.text)
+            except BatchError as error:
+                errors.append(error)
+        # NOEXEC stays on for the session; a pooled connection would carry it
+        # into the checks below, whose queries would then not run.
+        connection.invalidate()
+    return errors
+
+
+def test_sql_script_runs_at_start_version(
+    database: Engine, fresh_database: str, fresh_database_url: URL
+) -> None:
+    migrate(fresh_database_url, to="26.2", backup=False)
+
+    errors = _run_like_ssms(database, render_sql(from_version="26.2", database=fresh_database))
+
+    assert errors == []
+    _assert_newest(database)
+
+
+def test_sql_script_stops_at_wrong_version(
+    database: Engine, fresh_database: str, fresh_database_url: URL
+) -> None:
+    """The first batch raises error 50000 and NOEXEC keeps every later batch from running."""
+    migrate(fresh_database_url, to="26.0", backup=False)
+
+    errors = _run_like_ssms(database, render_sql(from_version="26.2", database=fresh_database))
+
+    assert [error.number for error in errors] == [50000]
+    assert "alembic_version contains 26.0" in errors[0].server_message
+    assert _alembic_version(database) == "26.0"
+    assert _properties(database) == {"compatibility_major": "26", "compatibility_minor": "0"}
+    assert not _column_exists(database, "users", "time_zone")
+
+
+def test_sql_script_stops_after_failed_migration(
+    database: Engine, fresh_database: str, fresh_database_url: URL
+) -> None:
+    """A failed batch rolls its migration back; the transaction check stops the rest."""
+    migrate(fresh_database_url, to="26.2", backup=False)
+    with database.connect() as connection:
+        # 26.3 replaces api.list_users; a table of that name makes the migration fail.
+        connection.execute(
+            text("DROP PROCEDURE api.list_users; CREATE TABLE api.list_users (i int);")
+        )
+
+    errors = _run_like_ssms(database, render_sql(from_version="26.2", database=fresh_database))
+
+    assert [error.number for error in errors][-1] == 50000
+    assert "the migration to 26.3 failed" in errors[-1].server_message
+    assert _alembic_version(database) == "26.2"
+    assert _properties(database) == {"compatibility_major": "26", "compatibility_minor": "2"}

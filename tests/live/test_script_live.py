@@ -167,3 +167,123 @@ def test_create_database_in_autocommit(mssql_engine: Engine) -> None:
         assert rows == [[(name,)]]
     finally:
         drop_database(mssql_engine, name)
+
+
+@pytest.fixture
+def autocommit_connection(fresh_database_url: URL) -> Iterator[Connection]:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(fresh_database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def scalar(connection: Connection, sql: str) -> object:
+    return execute(connection, sql)[0][0][0]
+
+
+BROKEN_PROCEDURE = (
+    "CREATE TABLE dbo.kept (i int)\n"  # 1
+    "GO\n"  # 2
+    "-- reads the table\n"  # 3: the second batch starts here
+    "CREATE PROCEDURE dbo.broken\n"  # 4
+    "AS\n"  # 5
+    "BEGIN\n"  # 6
+    "    SELECT i,\n"  # 7
+    "    FROM dbo.kept;\n"  # 8: syntax error
+    "END\n"  # 9
+    "GO\n"
+)
+
+
+def test_procedure_error_line(autocommit_connection: Connection) -> None:
+    connection = autocommit_connection
+
+    with pytest.raises(BatchError) as caught:
+        run(connection, parse(BROKEN_PROCEDURE, file="procedure.sql"))
+
+    assert caught.value.number == 156
+    assert (caught.value.file, caught.value.batch, caught.value.line) == ("procedure.sql", 2, 8)
+    assert str(caught.value).startswith("procedure.sql, line 8: batch 2 failed with SQL Server")
+    assert scalar(connection, "SELECT OBJECT_ID(N'dbo.broken')") is None
+    assert scalar(connection, "SELECT OBJECT_ID(N'dbo.kept')") is not None
+    assert scalar(connection, "SELECT @@TRANCOUNT") == 0
+
+
+def test_view_error_line(autocommit_connection: Connection) -> None:
+    connection = autocommit_connection
+    text = (
+        "SET QUOTED_IDENTIFIER ON\n"  # 1
+        "GO\n"  # 2
+        "/* the view */\n"  # 3: the second batch starts here
+        "CREATE VIEW dbo.v_broken\n"  # 4
+        "AS\n"  # 5
+        "SELECT name,\n"  # 6
+        "FROM sys.objects;\n"  # 7: syntax error
+        "GO\n"
+    )
+
+    with pytest.raises(BatchError) as caught:
+        run(connection, parse(text, file="view.sql"))
+
+    assert caught.value.number == 156
+    assert (caught.value.batch, caught.value.line) == (2, 7)
+    assert scalar(connection, "SELECT OBJECT_ID(N'dbo.v_broken')") is None
+    assert scalar(connection, "SELECT COUNT(*) FROM sys.views") == 0
+    assert scalar(connection, "SELECT @@TRANCOUNT") == 0
+
+
+def test_module_error_keeps_open_transaction(autocommit_connection: Connection) -> None:
+    """Inside the caller's transaction the line stays unknown and the caller's work is kept."""
+    connection = autocommit_connection
+    execute(connection, "BEGIN TRANSACTION; CREATE TABLE dbo.pending (i int);")
+    try:
+        with pytest.raises(BatchError) as caught:
+            run(connection, parse(BROKEN_PROCEDURE.split("GO\n", 1)[1], file="p.sql"))
+
+        assert caught.value.line == 1
+        assert "line within the batch unknown" in str(caught.value)
+        assert scalar(connection, "SELECT @@TRANCOUNT") == 1
+        assert scalar(connection, "SELECT OBJECT_ID(N'dbo.pending')") is not None
+    finally:
+        execute(connection, "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;")
+    assert scalar(connection, "SELECT OBJECT_ID(N'dbo.pending')") is None
+
+
+def test_messages_before_error(connection: Connection) -> None:
+    seen: list[Message] = []
+
+    with pytest.raises(BatchError) as caught:
+        run(
+            connection,
+            parse("PRINT N'before';\nTHROW 50001, N'boom', 1;", file="t.sql"),
+            on_message=seen.append,
+        )
+
+    assert [m.text for m in seen] == ["before"]
+    assert caught.value.number == 50001
+
+
+def test_messages_after_rows(connection: Connection) -> None:
+    seen: list[Message] = []
+
+    rows = execute(
+        connection, "SELECT 1 AS a; PRINT N'after'; SELECT 2 AS b;", on_message=seen.append
+    )
+
+    assert rows == [[(1,)], [(2,)]]
+    assert [m.text for m in seen] == ["after"]
+
+
+def test_scoped_configuration_in_transaction(connection: Connection) -> None:
+    """The classifier puts this statement inside transactions; SQL Server must accept it there."""
+    script = parse("ALTER DATABASE SCOPED CONFIGURATION SET MAXDOP = 0;")
+    assert script.transactional is True
+
+    run(connection, script)
+
+    assert scalar(connection, "SELECT @@TRANCOUNT") == 1
+    connection.rollback()

@@ -62,7 +62,7 @@ def test_backup_statement(name: str, ident: str, string: str) -> None:
 
     assert sql == (
         f"BACKUP DATABASE {ident} TO DISK = {path_literal} WITH NAME = N'ontime_db', "
-        f"DESCRIPTION = N'purpose={string[2:-1]}', CHECKSUM, INIT, COPY_ONLY, COMPRESSION, "
+        f"DESCRIPTION = N'purpose={string[2:-1]}', CHECKSUM, NOINIT, COPY_ONLY, COMPRESSION, "
         "STATS = 10"
     )
     assert sql.count(ident) == 1
@@ -82,7 +82,7 @@ def test_backup_statement_defaults() -> None:
     assert sql == (
         "BACKUP DATABASE [ontimems] TO DISK = "
         "N'/var/opt/mssql/backups/OnTime(2026-12-04-193000).bak' "
-        "WITH NAME = N'ontime_db', DESCRIPTION = N'd', CHECKSUM, INIT, STATS = 10"
+        "WITH NAME = N'ontime_db', DESCRIPTION = N'd', CHECKSUM, NOINIT, STATS = 10"
     )
 
 
@@ -90,8 +90,88 @@ def test_backup_statement_no_compression() -> None:
     sql = statements.backup_database("a", "/b/a.bak", name="n", description="d", compression=False)
 
     assert sql.endswith(
-        "WITH NAME = N'n', DESCRIPTION = N'd', CHECKSUM, INIT, NO_COMPRESSION, STATS = 10"
+        "WITH NAME = N'n', DESCRIPTION = N'd', CHECKSUM, NOINIT, NO_COMPRESSION, STATS = 10"
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("name", 128), ("description", 255)], ids=["name", "description"]
+)
+def test_backup_option_limits(field: str, limit: int) -> None:
+    from ontime_db.errors import ConfigurationError
+
+    options = {"name": "n", "description": "d"}
+    statements.backup_database("a", "/b.bak", **{**options, field: "x" * limit})
+    options[field] = "x" * (limit + 1)
+
+    with pytest.raises(ConfigurationError) as caught:
+        statements.backup_database("a", "/b.bak", **options)
+
+    assert str(caught.value).endswith(
+        f"{limit + 1} UTF-16 code units, BACKUP allows at most {limit}"
+    )
+
+
+def test_verify_without_checksum() -> None:
+    sql = statements.verify_only("/b.bak", position=3, checksum=False)
+
+    assert sql == "RESTORE VERIFYONLY FROM DISK = N'/b.bak' WITH FILE = 3, STATS = 10"
+
+
+def _batch_parts(sql: str) -> list[str]:
+    """Split a batch at ``;`` tokens, which sqlglot's tokenizer never finds inside names."""
+    parts: list[str] = []
+    start = 0
+    for token in _tokens(sql):
+        if token.token_type == TokenType.SEMICOLON:
+            parts.append(sql[start : token.start].strip())
+            start = token.end + 1
+    parts.append(sql[start:].strip())
+    return parts
+
+
+@pytest.mark.parametrize(("name", "ident", "string"), NAMES, ids=IDS)
+def test_exclusive_restore_batch(name: str, ident: str, string: str) -> None:
+    restore = statements.restore_database(name, "/b.bak", moves=[], replace=True)
+
+    sql = statements.exclusive_restore(name, restore)
+
+    assert _batch_parts(sql) == [
+        f"ALTER DATABASE {ident} SET SINGLE_USER WITH ROLLBACK IMMEDIATE",
+        restore,
+        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = "
+        f"{string} AND state_desc = N'ONLINE' AND user_access_desc = N'SINGLE_USER') "
+        f"ALTER DATABASE {ident} SET MULTI_USER WITH ROLLBACK IMMEDIATE",
+    ]
+    assert _identifiers(sql) == [name, name, name]
+    assert _strings(sql).count(name) == 1
+
+
+@pytest.mark.parametrize(("name", "ident", "string"), NAMES, ids=IDS)
+def test_exclusive_rename_batch(name: str, ident: str, string: str) -> None:
+    sql = statements.exclusive_rename(name, "ontimems")
+
+    assert _batch_parts(sql) == [
+        f"ALTER DATABASE {ident} SET SINGLE_USER WITH ROLLBACK IMMEDIATE",
+        f"ALTER DATABASE {ident} MODIFY NAME = [ontimems]",
+        "IF DB_ID(N'ontimems') IS NOT NULL ALTER DATABASE [ontimems] SET MULTI_USER WITH "
+        f"ROLLBACK IMMEDIATE ELSE ALTER DATABASE {ident} SET MULTI_USER WITH ROLLBACK IMMEDIATE",
+    ]
+    assert _identifiers(sql) == [name, name, "ontimems", "ontimems", name]
+
+
+def test_exclusive_rename_into_hard_name() -> None:
+    sql = statements.exclusive_rename("ontimems.25.8", "x]; DROP DATABASE [y")
+
+    assert len(_batch_parts(sql)) == 3
+    assert _identifiers(sql) == [
+        "ontimems.25.8",
+        "ontimems.25.8",
+        "x]; DROP DATABASE [y",
+        "x]; DROP DATABASE [y",
+        "ontimems.25.8",
+    ]
+    assert _strings(sql) == ["x]; DROP DATABASE [y"]
 
 
 def test_backup_statement_does_not_parse() -> None:
@@ -165,7 +245,7 @@ def test_user_access_statements(name: str, ident: str, string: str) -> None:
     multi = statements.set_multi_user(name)
 
     assert single == f"ALTER DATABASE {ident} SET SINGLE_USER WITH ROLLBACK IMMEDIATE"
-    assert multi == f"ALTER DATABASE {ident} SET MULTI_USER"
+    assert multi == f"ALTER DATABASE {ident} SET MULTI_USER WITH ROLLBACK IMMEDIATE"
     for sql in (single, multi):
         assert _identifiers(sql) == [name]
         _assert_one_statement(sql)
@@ -207,18 +287,42 @@ def test_modify_file_statement(name: str, ident: str, string: str) -> None:
         statements.FILE_EXISTS,
         statements.SERVICE_ACCOUNT,
         statements.DATABASE_ID,
+        statements.DATABASE_STATE,
         statements.SESSIONS,
         statements.DATABASE_FILES,
         statements.HISTORY,
         statements.HISTORY_FOR_DATABASE,
     ],
-    ids=["facts", "file-exists", "account", "db-id", "sessions", "files", "history", "history-db"],
+    ids=[
+        "facts",
+        "file-exists",
+        "account",
+        "db-id",
+        "state",
+        "sessions",
+        "files",
+        "history",
+        "history-db",
+    ],
 )
 def test_catalog_query_parses(query: str) -> None:
     parsed = sqlglot.parse(query, read="tsql")
 
     assert len(parsed) == 1
     assert isinstance(parsed[0], exp.Select)
+
+
+def test_sessions_query_excludes_own() -> None:
+    parsed = sqlglot.parse_one(statements.SESSIONS, read="tsql")
+
+    assert [column.alias_or_name for column in parsed.selects] == [
+        "session_id",
+        "login_name",
+        "host_name",
+        "host_process_id",
+        "program_name",
+    ]
+    assert "session_id <> @@SPID" in parsed.args["where"].sql(dialect="tsql")
 
 
 def test_history_query_binds() -> None:

@@ -26,10 +26,13 @@ from ontime_db.catalog import (
     schema_property_statement,
     schema_version_statements,
     server_info,
+    use_database_sql,
     write_schema_property,
     write_schema_version,
 )
+from ontime_db.detect import revision_query_sql
 from ontime_db.errors import InvalidNameError, InvalidSchemaVersion, NotOnTimeDatabaseError
+from ontime_db.flyway import history_query_sql
 from ontime_db.version import SchemaVersion
 
 EXISTS_MAJOR = (
@@ -374,3 +377,29 @@ def test_server_info() -> None:
     assert info.product_version == "16.0.4135.4"
     assert info.login == "sa"
     parse_tsql(connection.sent[0][0])
+
+
+@pytest.mark.parametrize("name", NAMES, ids=NAME_IDS)
+def test_use_database_quoted(name: str) -> None:
+    statement = use_database_sql(name)
+    assert statement == "USE [" + name.replace("]", "]]") + "]"
+    parsed = parse_tsql(statement)
+    assert len(parsed) == 1
+    assert parsed[0].this.name == name
+
+
+def test_revision_query_exact() -> None:
+    sql = revision_query_sql("we]ird", "alembic_version")
+    assert sql == "SELECT version_num FROM [we]]ird].[alembic_version]"
+    table = parse_tsql(sql)[0].find(exp.Table)
+    assert (table.db, table.name) == ("we]ird", "alembic_version")
+
+
+def test_history_query_exact() -> None:
+    sql = history_query_sql("dbo", "flyway_schema_history")
+    assert sql == (
+        "SELECT installed_rank, version, description, type, script, checksum, installed_by, "
+        "installed_on, execution_time, success FROM [dbo].[flyway_schema_history] "
+        "ORDER BY installed_rank"
+    )
+    parse_tsql(sql)

@@ -28,6 +28,7 @@ from ontime_db.script import parse
 from ontime_db.version import SchemaVersion
 
 DATABASE = "ontimems.25.8"
+NEWEST = SchemaVersion(26, 4)
 
 AUDIT_TABLE = """IF OBJECT_ID(N'dbo.ontime_db_history', N'U') IS NULL
 CREATE TABLE dbo.ontime_db_history (
@@ -45,7 +46,9 @@ CREATE TABLE dbo.ontime_db_history (
 )"""
 
 # sqlglot 30 reads these valid T-SQL statements only as opaque commands, so
-# their batches are asserted as exact text instead of by parsing.
+# their batches are asserted as exact text instead of by parsing. It also
+# reads IF ... BEGIN ... END only in part, so the guard batches are asserted
+# as exact text in the tests below.
 UNPARSED_STATEMENTS = {
     "CREATE SCHEMA api AUTHORIZATION dbo",
     "CREATE ROLE api_role AUTHORIZATION dbo",
@@ -64,6 +67,112 @@ def _file_batches(path: Path, *, database: str | None) -> list[str]:
     if database is not None and batches[0].startswith("USE ["):
         batches[0] = "USE [" + database.replace("]", "]]") + "]"
     return batches
+
+
+HEADER_NOTE = (
+    "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE`. Each migration\n"
+    "-- commits on its own. A failed check or migration raises an error and sets\n"
+    "-- NOEXEC on, so the batches after it are compiled but not run."
+)
+
+NOT_RUN = "The batches after this one are compiled but not run."
+
+START_GUARD_26_2 = """-- Stop unless database [ontimems.25.8] is at schema version 26.2.
+SET NOEXEC OFF;
+DECLARE @ontime_db_found nvarchar(400) = NULL;
+IF DB_NAME() <> N'ontimems.25.8'
+    SET @ontime_db_found = N'the current database is ' + QUOTENAME(DB_NAME());
+DECLARE @ontime_db_version nvarchar(32) = NULL, @ontime_db_rows int = 0;
+DECLARE @ontime_db_major nvarchar(20) = NULL, @ontime_db_minor nvarchar(20) = NULL;
+IF @ontime_db_found IS NULL AND OBJECT_ID(N'alembic_version', N'U') IS NOT NULL
+BEGIN
+    SELECT @ontime_db_version = MAX(version_num), @ontime_db_rows = COUNT(*) FROM alembic_version;
+    IF @ontime_db_rows <> 1 OR @ontime_db_version <> N'26.2'
+        SET @ontime_db_found = N'alembic_version contains ' + CASE @ontime_db_rows WHEN 0 \
+THEN N'no row' ELSE @ontime_db_version END;
+END
+ELSE IF @ontime_db_found IS NULL
+BEGIN
+    SELECT @ontime_db_major = CAST(ep.value AS nvarchar(20)) FROM sys.extended_properties AS ep \
+WHERE ep.class = 3 AND ep.major_id = SCHEMA_ID(N'api') AND ep.name = N'compatibility_major';
+    SELECT @ontime_db_minor = CAST(ep.value AS nvarchar(20)) FROM sys.extended_properties AS ep \
+WHERE ep.class = 3 AND ep.major_id = SCHEMA_ID(N'api') AND ep.name = N'compatibility_minor';
+    IF ISNULL(TRY_CONVERT(int, @ontime_db_major), -1) <> 26 \
+OR ISNULL(TRY_CONVERT(int, @ontime_db_minor), -1) <> 2
+        SET @ontime_db_found = N'the api schema records version ' \
++ ISNULL(@ontime_db_major, N'(none)') + N'.' + ISNULL(@ontime_db_minor, N'(none)');
+END
+IF @ontime_db_found IS NOT NULL
+BEGIN
+    RAISERROR(N'ontime_db migration script stopped: it migrates a database at schema version \
+26.2, but in database [ontimems.25.8] %s. Nothing was changed; render the script again with \
+--from set to the database''s version. The batches after this one are compiled but not run.', \
+16, 1, @ontime_db_found);
+    SET NOEXEC ON;
+END"""
+
+START_GUARD_EMPTY = """-- Stop unless database [ontimems.25.8] is empty.
+SET NOEXEC OFF;
+DECLARE @ontime_db_found nvarchar(400) = NULL;
+IF DB_NAME() <> N'ontimems.25.8'
+    SET @ontime_db_found = N'the current database is ' + QUOTENAME(DB_NAME());
+IF @ontime_db_found IS NULL AND DB_ID() <= 4
+    SET @ontime_db_found = N'it is the system database ' + QUOTENAME(DB_NAME());
+IF @ontime_db_found IS NULL AND OBJECT_ID(N'alembic_version', N'U') IS NOT NULL
+    SET @ontime_db_found = N'it has an alembic_version table';
+IF @ontime_db_found IS NULL AND (SCHEMA_ID(N'api') IS NOT NULL OR EXISTS (
+    SELECT 1 FROM sys.objects WHERE is_ms_shipped = 0 AND type = 'U' \
+AND name <> N'ontime_db_history'))
+    SET @ontime_db_found = N'it is not empty';
+IF @ontime_db_found IS NOT NULL
+BEGIN
+    RAISERROR(N'ontime_db migration script stopped: it migrates an empty database, but in \
+database [ontimems.25.8] %s. Nothing was changed; render the script again with --from set to \
+the database''s version. The batches after this one are compiled but not run.', 16, 1, \
+@ontime_db_found);
+    SET NOEXEC ON;
+END"""
+
+
+def _previous_guard(migration: Migration) -> str:
+    previous, version = migration.previous, migration.version
+    return (
+        f"-- Stop unless the database is at schema version {previous}.\n"
+        "DECLARE @ontime_db_version nvarchar(32) = NULL, @ontime_db_rows int = 0;\n"
+        "IF OBJECT_ID(N'alembic_version', N'U') IS NOT NULL\n"
+        "    SELECT @ontime_db_version = MAX(version_num), @ontime_db_rows = COUNT(*) "
+        "FROM alembic_version;\n"
+        "IF @ontime_db_rows = 0\n"
+        "    SET @ontime_db_version = N'no row';\n"
+        f"IF @ontime_db_rows <> 1 OR @ontime_db_version <> N'{previous}'\n"
+        "BEGIN\n"
+        "    RAISERROR(N'ontime_db migration script stopped before the migration to "
+        f"{version}: alembic_version should contain {previous} but contains %s, so an earlier "
+        f"batch failed or the database changed. {NOT_RUN}', 16, 1, @ontime_db_version);\n"
+        "    SET NOEXEC ON;\n"
+        "END"
+    )
+
+
+def _transaction_guard(migration: Migration) -> str:
+    previous = migration.previous
+    state = "empty" if previous is None else f"at schema version {previous}"
+    return (
+        f"-- Stop if the migration to {migration.version} was rolled back.\n"
+        "IF @@TRANCOUNT = 0\n"
+        "BEGIN\n"
+        "    RAISERROR(N'ontime_db migration script stopped: the migration to "
+        f"{migration.version} failed and SQL Server rolled back its transaction, so the "
+        f"database is still {state}. {NOT_RUN}', 16, 1);\n"
+        "    SET NOEXEC ON;\n"
+        "END"
+    )
+
+
+def _guarded(migration: Migration, batches: list[str]) -> list[str]:
+    if not migration.transactional:
+        return batches
+    return [item for batch in batches for item in (batch, _transaction_guard(migration))]
 
 
 def _audit_insert(migration: Migration) -> str:
@@ -99,14 +208,11 @@ def _bookkeeping(migration: Migration) -> list[str]:
 def _expected_batches(start: SchemaVersion | None, database: str | None) -> list[str]:
     chain = load_set()
     origin = "an empty database" if start is None else f"schema version {start}"
-    header = (
-        f"-- ontime_db migration script: from {origin} to 26.4.\n"
-        "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE` so that the\n"
-        "-- first error stops the script; each migration commits on its own."
-    )
-    if database is not None:
-        header += "\n\nUSE [" + database.replace("]", "]]") + "];"
-    expected = [header, "SET XACT_ABORT ON;", AUDIT_TABLE]
+    header = f"-- ontime_db migration script: from {origin} to 26.4.\n{HEADER_NOTE}"
+    assert database == DATABASE
+    header += "\n\nUSE [" + database.replace("]", "]]") + "];"
+    guard = START_GUARD_EMPTY if start is None else START_GUARD_26_2
+    expected = [header, guard, "SET XACT_ABORT ON;", AUDIT_TABLE]
     if start is not None:
         expected.append(
             "IF OBJECT_ID(N'alembic_version', N'U') IS NULL\nBEGIN\n"
@@ -130,15 +236,16 @@ def _expected_batches(start: SchemaVersion | None, database: str | None) -> list
                 "    version_num VARCHAR(32) NOT NULL, \n"
                 "    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);"
             )
-            expected.append(f"{running}\n\n{script[0]}")
-            expected.extend(script[1:])
+            expected.extend(_guarded(migration, [f"{running}\n\n{script[0]}", *script[1:]]))
             expected.extend(_bookkeeping(migration))
         elif migration.transactional:
             expected.append(f"BEGIN TRANSACTION;\n\n{running}")
-            expected.extend(script)
+            expected.append(_previous_guard(migration))
+            expected.extend(_guarded(migration, script))
             expected.extend(_bookkeeping(migration))
         else:
             expected.append(f"BEGIN TRANSACTION;\n\n{running}\n\nCOMMIT;")
+            expected.append(_previous_guard(migration))
             expected.extend(script)
             update, *rest = _bookkeeping(migration)
             expected.append(f"BEGIN TRANSACTION;\n\n{update}")
@@ -186,15 +293,64 @@ def test_render_without_database_keeps_use() -> None:
 def test_render_database_names(database: str, quoted: str) -> None:
     batches = _rendered_batches(render_sql(from_version=None, to="25.8", database=database))
     assert batches[0].endswith(f"\n\nUSE {quoted};")
-    assert batches[4] == f"-- Running upgrade  -> 25.8\n\nUSE {quoted}"
+    assert batches[5] == f"-- Running upgrade  -> 25.8\n\nUSE {quoted}"
 
 
 def test_render_up_to_date_is_header_only() -> None:
     assert render_sql(from_version="26.4") == (
-        "-- ontime_db migration script: from schema version 26.4 to 26.4.\n"
-        "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE` so that the\n"
-        "-- first error stops the script; each migration commits on its own.\n\n"
+        f"-- ontime_db migration script: from schema version 26.4 to 26.4.\n{HEADER_NOTE}\n\n"
     )
+
+
+def test_guard_is_first_batch() -> None:
+    """Without --database the version check is the first batch the script sends."""
+    batches = _rendered_batches(render_sql(from_version="26.2"))
+    guard = START_GUARD_26_2.replace("database [ontimems.25.8]", "the current database")
+    guard = guard.replace(
+        "IF DB_NAME() <> N'ontimems.25.8'\n"
+        "    SET @ontime_db_found = N'the current database is ' + QUOTENAME(DB_NAME());\n",
+        "",
+    )
+    header = f"-- ontime_db migration script: from schema version 26.2 to 26.4.\n{HEADER_NOTE}"
+    assert batches[0] == f"{header}\n\n{guard}"
+    assert batches[1] == "SET XACT_ABORT ON;"
+
+
+def test_guard_follows_use() -> None:
+    """With --database the check comes right after USE and also compares DB_NAME()."""
+    batches = _rendered_batches(render_sql(from_version="26.2", database=DATABASE))
+    assert batches[0].endswith("\n\nUSE [ontimems.25.8];")
+    assert batches[1] == START_GUARD_26_2
+
+
+def test_guard_empty_database() -> None:
+    batches = _rendered_batches(render_sql(from_version=None, database=DATABASE))
+    assert batches[1] == START_GUARD_EMPTY
+
+
+def test_guard_percent_in_name() -> None:
+    """RAISERROR reads its message as a format: a % in the name is doubled, %s stays."""
+    guard = _rendered_batches(render_sql(from_version="26.2", database="50%off"))[1]
+    assert "IF DB_NAME() <> N'50%off'\n" in guard
+    assert "but in database [50%%off] %s. Nothing was changed;" in guard
+
+
+def test_guard_before_each_migration() -> None:
+    chain = load_set()
+    batches = _rendered_batches(render_sql(from_version="25.8", database=DATABASE))
+    guards = [batch for batch in batches if batch.startswith("-- Stop unless the database is at")]
+    assert guards == [
+        _previous_guard(migration) for migration in chain.between(SchemaVersion(25, 8), NEWEST)
+    ]
+
+
+def test_guard_after_each_transactional_batch() -> None:
+    chain = load_set()
+    migration = chain.get(SchemaVersion(26, 1))
+    batches = _rendered_batches(render_sql(from_version="26.0", to="26.1", database=DATABASE))
+    script = _file_batches(migration.script, database=DATABASE)
+    first = batches.index(script[0])
+    assert batches[first : first + 2 * len(script)] == _guarded(migration, script)
 
 
 def test_render_unknown_start_rejected() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ontime_db.backup import operations, statements
+from ontime_db.backup import backups, renames, restores, rollbacks, shared, statements
 from ontime_db.backup.progress import Progress
 from ontime_db.backup.records import MARKER
 from ontime_db.errors import (
@@ -34,6 +34,7 @@ from ontime_db.errors import (
 NOW = datetime(2026, 12, 4, 19, 30, 0)
 FOLDER = "C:\\SqlServerBackups"
 FIRST = "C:\\SqlServerBackups\\OnTime(2026-12-04-193000).bak"
+RESTORE_TAIL = "CHECKSUM, REPLACE, RECOVERY, STATS = 10"
 ACCOUNT = "NT Service\\MSSQLSERVER"
 
 
@@ -48,6 +49,7 @@ class FakeSession:
     """Canned rows for catalog queries; records every statement that `run` gets."""
 
     databases: dict[str, int] = field(default_factory=lambda: {"ontimems": 5})
+    states: dict[str, tuple[str, str]] = field(default_factory=dict)
     folders: set[str] = field(default_factory=lambda: {FOLDER})
     files: set[str] = field(default_factory=set)
     sessions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -58,6 +60,10 @@ class FakeSession:
     ran: list[str] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     aborted: bool = False
+    product_version: str = "16.0.4135.4"
+    backup_path: str | None = "/var/opt/mssql/backups/"
+    registry: list[dict[str, Any]] = field(default_factory=list)
+    no_dm_os_file_exists: bool = False
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         self.queries.append(sql)
@@ -67,8 +73,8 @@ class FakeSession:
                 {
                     "engine_edition": self.edition[0],
                     "edition": self.edition[1],
-                    "product_version": "16.0.4135.4",
-                    "backup_path": "/var/opt/mssql/backups/",
+                    "product_version": self.product_version,
+                    "backup_path": self.backup_path,
                     "data_path": "C:\\Data\\",
                     "log_path": "C:\\Logs\\",
                     "server_time": NOW,
@@ -76,7 +82,26 @@ class FakeSession:
             ]
         if sql == statements.DATABASE_ID:
             return [{"database_id": self.databases.get(values["name"])}]
+        if sql == statements.DATABASE_STATE:
+            name = values["name"]
+            if name not in self.databases:
+                return []
+            state, access = self.states.get(name, ("ONLINE", "MULTI_USER"))
+            return [{"state_desc": state, "user_access_desc": access}]
+        if sql == statements.REGISTRY_BACKUP_DIRECTORY:
+            return self.registry
+        if sql == statements.XP_FILE_EXIST:
+            path = values["path"]
+            return [
+                {
+                    "File Exists": int(path in self.files),
+                    "File is a Directory": int(path in self.folders),
+                    "Parent Directory Exists": 1,
+                }
+            ]
         if sql == statements.FILE_EXISTS:
+            if self.no_dm_os_file_exists:
+                raise BatchError("x", number=208, server_message="Invalid object name.")
             path = values["path"]
             return [
                 {
@@ -156,9 +181,12 @@ def _history_row(
     return row
 
 
-def _header(database: str = "ontimems", last_lsn: int = 200) -> dict[str, Any]:
+def _header(
+    database: str = "ontimems", last_lsn: int = 200, position: int = 1, backup_type: int = 1
+) -> dict[str, Any]:
     return {
-        "Position": 1,
+        "Position": position,
+        "BackupType": backup_type,
         "DatabaseName": database,
         "LastLSN": Decimal(last_lsn),
         "HasBackupChecksums": 1,
@@ -182,12 +210,12 @@ def _backup(session: FakeSession, **options: Any) -> Any:
         "read_version": _versions(ontimems="25.8"),
     }
     arguments.update(options)
-    return operations._backup(session, "ontimems", **arguments)
+    return backups.take_backup(session, "ontimems", **arguments)
 
 
 @pytest.fixture(autouse=True)
 def _fixed_tool_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(operations, "_tool_version", lambda: "0.1.0")
+    monkeypatch.setattr(backups, "tool_version", lambda: "0.1.0")
 
 
 # -- backup ----------------------------------------------------------------------
@@ -201,7 +229,7 @@ def test_backup_statements() -> None:
     assert session.ran == [
         f"BACKUP DATABASE [ontimems] TO DISK = N'{FIRST}' WITH NAME = N'ontime_db', "
         "DESCRIPTION = N'tool=0.1.0; schema=25.8; purpose=before migrate 25.8 -> 27.0', "
-        "CHECKSUM, INIT, COMPRESSION, STATS = 10",
+        "CHECKSUM, NOINIT, COMPRESSION, STATS = 10",
         f"RESTORE VERIFYONLY FROM DISK = N'{FIRST}' WITH FILE = 1, CHECKSUM, STATS = 10",
     ]
     assert record.path == FIRST
@@ -254,7 +282,7 @@ def test_backup_copy_only_no_compression() -> None:
     _backup(session, copy_only=True, compression=False, verify=False)
 
     assert len(session.ran) == 1
-    assert session.ran[0].endswith("CHECKSUM, INIT, COPY_ONLY, NO_COMPRESSION, STATS = 10")
+    assert session.ran[0].endswith("CHECKSUM, NOINIT, COPY_ONLY, NO_COMPRESSION, STATS = 10")
 
 
 def test_backup_express_compression(caplog: pytest.LogCaptureFixture) -> None:
@@ -263,7 +291,7 @@ def test_backup_express_compression(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="ontime_db.backup.operations"):
         _backup(session, compression=True, verify=False)
 
-    assert session.ran[0].endswith("CHECKSUM, INIT, STATS = 10")
+    assert session.ran[0].endswith("CHECKSUM, NOINIT, STATS = 10")
     assert caplog.messages == [
         "Express Edition (64-bit) cannot write compressed backups; backing up without compression"
     ]
@@ -333,14 +361,112 @@ def test_backup_verification_fails() -> None:
     assert caught.value.file == FIRST
 
 
-def test_backup_interrupted() -> None:
+CANCELLED_NOTE = (
+    "The backup of 'ontimems' was cancelled. msdb records no backup set for "
+    f"{FIRST!r}, so `backups` and `rollback` never offer it; a partial file may remain on "
+    "the SQL Server's machine and is not a usable backup: delete it."
+)
+
+
+def test_backup_interrupted(caplog: pytest.LogCaptureFixture) -> None:
     session = FakeSession(failures={"BACKUP DATABASE": KeyboardInterrupt()})
 
-    with pytest.raises(KeyboardInterrupt):
+    with (
+        caplog.at_level(logging.WARNING, logger="ontime_db.backup"),
+        pytest.raises(KeyboardInterrupt) as caught,
+    ):
         _backup(session)
 
     assert session.aborted
     assert len(session.ran) == 1
+    assert session.history == []
+    assert caplog.messages == [
+        f"backup of 'ontimems' to {FIRST!r} interrupted; ending the statement by closing "
+        "the connection",
+        CANCELLED_NOTE,
+    ]
+    assert getattr(caught.value, "__notes__", None) in (None, [CANCELLED_NOTE])
+
+
+def test_backup_finished_before_interrupt(caplog: pytest.LogCaptureFixture) -> None:
+    """The interrupt came after SQL Server recorded the set: the note says so, unverified."""
+
+    class LateInterrupt(FakeSession):
+        def run(self, sql: str, *, on_message: Callable[[Any], None] | None = None) -> None:
+            super().run(sql, on_message=on_message)
+            raise KeyboardInterrupt
+
+    session = LateInterrupt()
+
+    with (
+        caplog.at_level(logging.WARNING, logger="ontime_db.backup"),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        _backup(session)
+
+    assert len(session.ran) == 1
+    assert caplog.messages[-1] == (
+        f"The backup of 'ontimems' finished before the interrupt and msdb records {FIRST!r}; "
+        "it was not verified: run `ontime-db backup` again or verify the file with RESTORE "
+        "VERIFYONLY before relying on it."
+    )
+
+
+def test_backup_verify_interrupted() -> None:
+    """Ctrl-C during RESTORE VERIFYONLY returns no record at all, so nothing is marked verified."""
+    session = FakeSession(failures={"RESTORE VERIFYONLY": KeyboardInterrupt()})
+
+    with pytest.raises(KeyboardInterrupt):
+        _backup(session)
+
+    assert len(session.ran) == 2
+    assert not session.aborted
+
+
+def test_backup_standard_2008_uncompressed() -> None:
+    session = FakeSession(edition=(2, "Standard Edition (64-bit)"))
+    session.product_version = "10.0.6000.29"
+
+    _backup(session, verify=False)
+
+    assert session.ran[0].endswith("CHECKSUM, NOINIT, STATS = 10")
+
+
+def test_backup_web_uncompressed() -> None:
+    session = FakeSession(edition=(2, "Web Edition (64-bit)"))
+
+    _backup(session, verify=False)
+
+    assert session.ran[0].endswith("CHECKSUM, NOINIT, STATS = 10")
+
+
+def test_backup_standard_compressed() -> None:
+    session = FakeSession(edition=(2, "Standard Edition (64-bit)"))
+
+    _backup(session, verify=False)
+
+    assert session.ran[0].endswith("CHECKSUM, NOINIT, COMPRESSION, STATS = 10")
+
+
+def test_backup_registry_folder() -> None:
+    """Before SQL Server 2019 the folder comes from xp_instance_regread's Data column."""
+    session = FakeSession(folders={"D:\\Backup"})
+    session.backup_path = None
+    session.registry = [{"Value": "BackupDirectory", "Data": "D:\\Backup"}]
+
+    record = _backup(session, folder=None, verify=False)
+
+    assert record.path == "D:\\Backup\\OnTime(2026-12-04-193000).bak"
+
+
+def test_backup_xp_fileexist_fallback() -> None:
+    """Without sys.dm_os_file_exists (SQL Server 2016) the folder check reads xp_fileexist."""
+    session = FakeSession(no_dm_os_file_exists=True)
+
+    record = _backup(session, verify=False)
+
+    assert record.path == FIRST
+    assert session.queries.count(statements.XP_FILE_EXIST) == 2
 
 
 # -- restore ---------------------------------------------------------------------
@@ -354,7 +480,7 @@ def _restore(session: FakeSession, name: str, **options: Any) -> Any:
         "read_version": _versions(**{name: "25.8"}),
     }
     arguments.update(options)
-    return operations._restore(session, FIRST, as_name=name, **arguments)
+    return restores.restore_backup(session, FIRST, as_name=name, **arguments)
 
 
 def test_restore_beside_original() -> None:
@@ -415,25 +541,211 @@ def test_restore_in_use_without_force() -> None:
     assert session.ran == []
 
 
+RESTORE_OVER_ONTIMEMS = (
+    f"RESTORE DATABASE [ontimems] FROM DISK = N'{FIRST}' WITH FILE = 1, "
+    "MOVE N'ontimems' TO N'C:\\Data\\ontimems.mdf', "
+    "MOVE N'ontimems_log' TO N'C:\\Logs\\ontimems_log.ldf', "
+    f"{RESTORE_TAIL}"
+)
+
+
 def test_restore_replace_with_force() -> None:
     session = FakeSession(headers=[_header()])
 
     result = _restore(session, "ontimems", replace=True, force=True)
 
-    assert session.ran[0] == "ALTER DATABASE [ontimems] SET SINGLE_USER WITH ROLLBACK IMMEDIATE"
-    assert session.ran[1].endswith("CHECKSUM, REPLACE, RECOVERY, STATS = 10")
-    assert session.ran[2] == "ALTER DATABASE [ontimems] SET MULTI_USER"
+    assert session.ran == [
+        "ALTER DATABASE [ontimems] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; "
+        f"{RESTORE_OVER_ONTIMEMS}; "
+        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = N'ontimems' "
+        "AND state_desc = N'ONLINE' AND user_access_desc = N'SINGLE_USER') "
+        "ALTER DATABASE [ontimems] SET MULTI_USER WITH ROLLBACK IMMEDIATE"
+    ]
     assert result.replaced is True
+
+
+def test_restore_replace_no_force() -> None:
+    """Without force and without other sessions, RESTORE goes alone: no user-access change."""
+    session = FakeSession(headers=[_header()])
+
+    _restore(session, "ontimems", replace=True)
+
+    assert session.ran == [RESTORE_OVER_ONTIMEMS]
 
 
 def test_restore_failure_lets_users_back() -> None:
     failed = BatchError("batch failed", number=3159, server_message="tail of the log")
-    session = FakeSession(headers=[_header()], failures={"RESTORE DATABASE": failed})
+    session = FakeSession(
+        headers=[_header()],
+        failures={"ALTER DATABASE [ontimems] SET SINGLE_USER": failed},
+        states={"ontimems": ("ONLINE", "SINGLE_USER")},
+    )
+
+    with pytest.raises(RestoreError) as caught:
+        _restore(session, "ontimems", replace=True, force=True)
+
+    assert session.ran[-1] == "ALTER DATABASE [ontimems] SET MULTI_USER WITH ROLLBACK IMMEDIATE"
+    assert str(caught.value) == (
+        f"restore of {FIRST!r} as database 'ontimems' failed: batch failed"
+    )
+
+
+def test_restore_failure_multi_user_kept() -> None:
+    """When the batch itself already let users back, nothing more is sent."""
+    failed = BatchError("batch failed", number=3159, server_message="tail of the log")
+    session = FakeSession(
+        headers=[_header()], failures={"ALTER DATABASE [ontimems] SET SINGLE_USER": failed}
+    )
 
     with pytest.raises(RestoreError):
         _restore(session, "ontimems", replace=True, force=True)
 
-    assert session.ran[-1] == "ALTER DATABASE [ontimems] SET MULTI_USER"
+    assert len(session.ran) == 1
+
+
+def test_restore_lost_exclusive_access() -> None:
+    in_use = BatchError(
+        "batch failed",
+        number=3101,
+        server_message="Exclusive access could not be obtained because the database is in use.",
+    )
+    session = FakeSession(headers=[_header()], failures={"RESTORE DATABASE": in_use})
+
+    with pytest.raises(DatabaseInUseError) as caught:
+        _restore(session, "ontimems", replace=True)
+
+    assert str(caught.value) == (
+        f"restore of {FIRST!r} as database 'ontimems' failed because another session uses "
+        "the database: Exclusive access could not be obtained because the database is in use. "
+        "No other session in 'ontimems' is visible to this login; a login with VIEW SERVER "
+        "STATE can list them. Close them, or pass --force (force=True) to end them with "
+        "ROLLBACK IMMEDIATE"
+    )
+
+
+def test_restore_over_restoring_database() -> None:
+    """A database left RESTORING gets no ALTER DATABASE, which would fail on it."""
+    session = FakeSession(headers=[_header()], states={"ontimems": ("RESTORING", "MULTI_USER")})
+
+    _restore(session, "ontimems", replace=True, force=True)
+
+    assert session.ran == [RESTORE_OVER_ONTIMEMS]
+    assert statements.SESSIONS not in session.queries
+
+
+def test_restore_newest_full_set() -> None:
+    session = FakeSession(
+        headers=[_header(position=1), _header(position=2), _header(position=3, backup_type=2)]
+    )
+
+    _restore(session, "copy")
+
+    assert "WITH FILE = 2, " in session.ran[0]
+    assert session.queries[1] == f"RESTORE FILELISTONLY FROM DISK = N'{FIRST}' WITH FILE = 2"
+
+
+def test_restore_no_full_set() -> None:
+    session = FakeSession(headers=[_header(backup_type=2)])
+
+    with pytest.raises(RestoreError) as caught:
+        _restore(session, "copy")
+
+    assert str(caught.value) == (
+        f"backup file {FIRST!r} contains no full database backup set (1 set(s) of other "
+        "types); restore needs a full backup"
+    )
+    assert session.ran == []
+
+
+def test_restore_without_checksums() -> None:
+    header = _header()
+    header["HasBackupChecksums"] = 0
+    session = FakeSession(headers=[header])
+
+    _restore(session, "copy")
+
+    assert session.ran[0].endswith("'C:\\Logs\\copy_log.ldf', RECOVERY, STATS = 10")
+
+
+def test_restore_own_process_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shared.os, "getpid", lambda: 4242)
+    monkeypatch.setattr(shared.socket, "gethostname", lambda: "app1.example.com")
+    session = FakeSession(
+        headers=[_header()],
+        sessions={
+            "ontimems": [
+                {
+                    "session_id": 58,
+                    "login_name": "sa",
+                    "host_name": "APP1",
+                    "host_process_id": 4242,
+                    "program_name": "python",
+                },
+                {
+                    "session_id": 61,
+                    "login_name": "OnTimeApp",
+                    "host_name": "APP1",
+                    "host_process_id": 777,
+                    "program_name": "OnTime",
+                },
+            ]
+        },
+    )
+
+    with pytest.raises(DatabaseInUseError) as caught:
+        _restore(session, "ontimems", replace=True)
+
+    assert str(caught.value) == (
+        "database 'ontimems' is in use by 2 other session(s): session 58: login 'sa' on host "
+        "'APP1', program 'python' (this process, id 4242); session 61: login 'OnTimeApp' on "
+        "host 'APP1', program 'OnTime'. 1 of them belong to this process: close the "
+        "connections you hold on that database and call dispose() on their engine before you "
+        "restore it. Close them, or pass --force (force=True) to end them with ROLLBACK "
+        "IMMEDIATE"
+    )
+    assert session.ran == []
+
+
+def test_restore_interrupted() -> None:
+    session = FakeSession(
+        headers=[_header()],
+        failures={"RESTORE DATABASE": KeyboardInterrupt()},
+        states={"ontimems": ("RESTORING", "MULTI_USER")},
+    )
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        _restore(session, "ontimems", replace=True)
+
+    assert session.aborted
+    assert getattr(caught.value, "__notes__", None) in (
+        None,
+        [
+            f"The restore of {FIRST!r} as 'ontimems' was cancelled; the database state is "
+            "RESTORING. A database left RESTORING is unusable and its previous contents are "
+            "gone; RESTORE ... WITH RECOVERY does not bring it back. Run the restore again "
+            f"(`ontime-db restore {FIRST} --as ontimems --replace`) or drop it with "
+            "DROP DATABASE [ontimems]."
+        ],
+    )
+
+
+def test_restore_interrupted_logged(caplog: pytest.LogCaptureFixture) -> None:
+    session = FakeSession(
+        headers=[_header()], failures={"RESTORE DATABASE": KeyboardInterrupt()}, databases={}
+    )
+
+    with (
+        caplog.at_level(logging.WARNING, logger="ontime_db.backup"),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        _restore(session, "copy")
+
+    assert caplog.messages[-1] == (
+        f"The restore of {FIRST!r} as 'copy' was cancelled; the database state is gone. "
+        "A database left RESTORING is unusable and its previous contents are gone; RESTORE "
+        "... WITH RECOVERY does not bring it back. Run the restore again "
+        f"(`ontime-db restore {FIRST} --as copy --replace`) or drop it with DROP DATABASE [copy]."
+    )
 
 
 def test_restore_unreadable_file() -> None:
@@ -458,7 +770,7 @@ def test_restore_unreadable_file() -> None:
 def test_rename_vendor_case_with_files() -> None:
     session = FakeSession(databases={"ontimems.25.8": 9})
 
-    result = operations._rename(session, "ontimems.25.8", "ontimems", files=True, force=False)
+    result = renames.rename_database(session, "ontimems.25.8", "ontimems", files=True, force=False)
 
     assert session.ran == [
         "ALTER DATABASE [ontimems.25.8] MODIFY NAME = [ontimems]",
@@ -473,7 +785,7 @@ def test_rename_new_name_exists() -> None:
     session = FakeSession(databases={"ontimems.25.8": 9, "ontimems": 5})
 
     with pytest.raises(DatabaseExistsError) as caught:
-        operations._rename(session, "ontimems.25.8", "ontimems", files=False, force=False)
+        renames.rename_database(session, "ontimems.25.8", "ontimems", files=False, force=False)
 
     assert str(caught.value) == (
         "cannot rename 'ontimems.25.8' to 'ontimems': a database named 'ontimems' already "
@@ -485,7 +797,7 @@ def test_rename_new_name_exists() -> None:
 def test_rename_case_only() -> None:
     session = FakeSession(databases={"OnTimeMS": 5, "ontimems": 5})
 
-    operations._rename(session, "OnTimeMS", "ontimems", files=False, force=False)
+    renames.rename_database(session, "OnTimeMS", "ontimems", files=False, force=False)
 
     assert session.ran == ["ALTER DATABASE [OnTimeMS] MODIFY NAME = [ontimems]"]
 
@@ -498,12 +810,14 @@ def test_rename_in_use_with_force() -> None:
         },
     )
 
-    result = operations._rename(session, "my db", "we]ird", files=False, force=True)
+    result = renames.rename_database(session, "my db", "we]ird", files=False, force=True)
 
     assert session.ran == [
-        "ALTER DATABASE [my db] SET SINGLE_USER WITH ROLLBACK IMMEDIATE",
-        "ALTER DATABASE [my db] MODIFY NAME = [we]]ird]",
-        "ALTER DATABASE [we]]ird] SET MULTI_USER",
+        "ALTER DATABASE [my db] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; "
+        "ALTER DATABASE [my db] MODIFY NAME = [we]]ird]; "
+        "IF DB_ID(N'we]ird') IS NOT NULL "
+        "ALTER DATABASE [we]]ird] SET MULTI_USER WITH ROLLBACK IMMEDIATE "
+        "ELSE ALTER DATABASE [my db] SET MULTI_USER WITH ROLLBACK IMMEDIATE"
     ]
     assert result.ended_sessions == ("session 70: login 'sa' on host 'h', program 'p'",)
 
@@ -512,8 +826,15 @@ def test_rename_lost_lock() -> None:
     locked = BatchError("x", number=5030, server_message="could not be exclusively locked")
     session = FakeSession(failures={"ALTER DATABASE [ontimems] MODIFY NAME": locked})
 
-    with pytest.raises(DatabaseInUseError):
-        operations._rename(session, "ontimems", "ontimems_old", files=False, force=False)
+    with pytest.raises(DatabaseInUseError) as caught:
+        renames.rename_database(session, "ontimems", "ontimems_old", files=False, force=False)
+
+    assert str(caught.value) == (
+        "database 'ontimems' could not be locked for the rename: could not be exclusively "
+        "locked. No other session in 'ontimems' is visible to this login; a login with VIEW "
+        "SERVER STATE can list them. Close them, or pass --force (force=True) to end them with "
+        "ROLLBACK IMMEDIATE"
+    )
 
 
 # -- rollback --------------------------------------------------------------------
@@ -540,7 +861,7 @@ def test_rollback_restores_newest_point() -> None:
     session = FakeSession(history=_rollback_history(), headers=[_header()])
     versions = iter(["27.0", "25.8"])
 
-    result = operations._rollback(
+    result = rollbacks.roll_back(
         session, "ontimems", force=True, on_progress=None, read_version=lambda db: next(versions)
     )
 
@@ -548,9 +869,12 @@ def test_rollback_restores_newest_point() -> None:
         session.ran[0]
         == f"RESTORE VERIFYONLY FROM DISK = N'{NEWER}' WITH FILE = 1, CHECKSUM, STATS = 10"
     )
-    assert session.ran[1] == "ALTER DATABASE [ontimems] SET SINGLE_USER WITH ROLLBACK IMMEDIATE"
-    assert session.ran[2].startswith(f"RESTORE DATABASE [ontimems] FROM DISK = N'{NEWER}'")
-    assert session.ran[2].endswith("CHECKSUM, REPLACE, RECOVERY, STATS = 10")
+    assert session.ran[1].startswith(
+        "ALTER DATABASE [ontimems] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; "
+        f"RESTORE DATABASE [ontimems] FROM DISK = N'{NEWER}'"
+    )
+    assert f"{RESTORE_TAIL}; IF EXISTS" in session.ran[1]
+    assert len(session.ran) == 2
     assert result.version_before == "27.0"
     assert result.version_after == "25.8"
     assert result.backup.path == NEWER
@@ -562,7 +886,7 @@ def test_rollback_without_points() -> None:
     session = FakeSession(history=history)
 
     with pytest.raises(RollbackPointNotFoundError) as caught:
-        operations._rollback(
+        rollbacks.roll_back(
             session, "ontimems", force=False, on_progress=None, read_version=_versions()
         )
 
@@ -578,7 +902,7 @@ def test_rollback_unverified_not_restored() -> None:
     session = FakeSession(history=_rollback_history(), failures={"RESTORE VERIFYONLY": broken})
 
     with pytest.raises(BackupVerificationError):
-        operations._rollback(
+        rollbacks.roll_back(
             session, "ontimems", force=True, on_progress=None, read_version=_versions()
         )
 
@@ -589,7 +913,7 @@ def test_rollback_file_overwritten() -> None:
     session = FakeSession(history=_rollback_history(), headers=[_header(last_lsn=999)])
 
     with pytest.raises(RestoreError) as caught:
-        operations._rollback(
+        rollbacks.roll_back(
             session, "ontimems", force=True, on_progress=None, read_version=_versions()
         )
 

@@ -529,3 +529,185 @@ def test_database_of() -> None:
 def test_redacted_without_database() -> None:
     settings = ConnectionSettings.from_options(server="h", user="u", password="secret")
     assert settings.redacted() == "mssql+pyodbc://u:***@h"
+
+
+# -- every form an administrator holds ------------------------------------------------
+
+# A password with every character that has a meaning in connection text.
+HARD_PASSWORD = "S3cr;et}=pw{"
+
+HARD_FORMS = [
+    "jdbc:sqlserver://db1:1433;databaseName=ontimems.25.8;user=OnTimeApp;"
+    "password={S3cr;et}}=pw{};",
+    "JDBC:SQLSERVER://db1;PortNumber=1433;DATABASENAME=ontimems.25.8;User=OnTimeApp;"
+    "Password={S3cr;et}}=pw{}",
+    "jdbc:sqlserver://;serverName=db1;portNumber=1433;databaseName={ontimems.25.8};"
+    "userName=OnTimeApp;password={S3cr;et}}=pw{};",
+    "Driver={ODBC Driver 18 for SQL Server};Server=tcp:db1,1433;Database=ontimems.25.8;"
+    "UID=OnTimeApp;PWD={S3cr;et}}=pw{};",
+    "DRIVER={ODBC Driver 18 for SQL Server};SERVER=db1,1433;DATABASE=ontimems.25.8;"
+    "UID=OnTimeApp;PWD={S3cr;et}}=pw{}",
+    "mssql+pyodbc://OnTimeApp:S3cr%3Bet%7D%3Dpw%7B@db1:1433/ontimems.25.8"
+    "?driver=ODBC+Driver+18+for+SQL+Server",
+    "mssql+pyodbc://?odbc_connect=Driver%3D%7BODBC+Driver+18+for+SQL+Server%7D%3BServer%3Ddb1"
+    "%2C1433%3BDatabase%3Dontimems.25.8%3BUID%3DOnTimeApp%3BPWD%3D%7BS3cr%3Bet%7D%7D%3Dpw%7B%7D",
+]
+HARD_IDS = [
+    "jdbc",
+    "jdbc-any-case",
+    "jdbc-server-name",
+    "odbc",
+    "odbc-upper",
+    "sqlalchemy-percent",
+    "sqlalchemy-odbc-connect",
+]
+HARD_ODBC = (
+    "DRIVER={ODBC Driver 18 for SQL Server};Server=db1,1433;Database=ontimems.25.8;"
+    "UID=OnTimeApp;PWD={S3cr;et}}=pw{}"
+)
+
+
+@pytest.mark.parametrize("text", HARD_FORMS, ids=HARD_IDS)
+def test_hard_password_forms(text: str) -> None:
+    settings = replace(ConnectionSettings.parse(text), odbc_driver=DRIVER18)
+    assert settings.password == HARD_PASSWORD
+    assert settings.database == "ontimems.25.8"
+    assert odbc_string(settings) == HARD_ODBC
+
+
+def test_hard_password_parts() -> None:
+    settings = ConnectionSettings.from_options(
+        server="db1,1433",
+        database="ontimems.25.8",
+        user="OnTimeApp",
+        password=HARD_PASSWORD,
+        odbc_driver=DRIVER18,
+    )
+    assert odbc_string(settings) == HARD_ODBC
+    assert HARD_PASSWORD not in repr(settings)
+    assert HARD_PASSWORD not in settings.redacted()
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("jdbc:sqlserver://[::1]:1433;databaseName=x", expected(server="::1", port=1433,
+                                                                 database="x")),
+        ("jdbc:sqlserver://[::1];databaseName=x", expected(server="::1", database="x")),
+        ("jdbc:sqlserver://;serverName=::1;portNumber=1433", expected(server="::1", port=1433)),
+        (
+            "jdbc:sqlserver://;serverName=3ffe:8311:eeee:f70f:0:5eae:10.203.31.9\\instance1;"
+            "integratedSecurity=true;",
+            expected(
+                server="3ffe:8311:eeee:f70f:0:5eae:10.203.31.9",
+                instance="instance1",
+                integrated_security=True,
+            ),
+        ),
+        ("jdbc:sqlserver://[::1]\\OT:1500", expected(server="::1", instance="OT", port=1500)),
+        ("Server=::1,1433;Trusted_Connection=yes",
+         expected(server="::1", port=1433, integrated_security=True)),
+        ("Server=[::1],1433;Trusted_Connection=yes",
+         expected(server="::1", port=1433, integrated_security=True)),
+        ("mssql+pyodbc://u@[::1]:1433/x", expected(server="::1", port=1433, database="x",
+                                                    user="u")),
+        ("jdbc:sqlserver://localhost;;databaseName=x;;", expected(database="x")),
+        ("jdbc:sqlserver://localhost;databaseName = x ;", expected(database="x")),
+    ],
+    ids=[
+        "ipv6-port",
+        "ipv6",
+        "ipv6-server-name",
+        "ipv6-server-name-instance",
+        "ipv6-instance-port",
+        "odbc-ipv6",
+        "odbc-ipv6-brackets",
+        "sqlalchemy-ipv6",
+        "empty-properties",
+        "spaces-trimmed",
+    ],
+)
+def test_server_forms(text: str, values: dict[str, Any]) -> None:
+    assert fields_of(ConnectionSettings.parse(text)) == values
+
+
+def test_braced_spaces_kept() -> None:
+    """Braces keep white space, so a database name with a leading space reaches the name check."""
+    with pytest.raises(InvalidNameError) as raised:
+        ConnectionSettings.parse("jdbc:sqlserver://localhost;databaseName={ x };")
+    assert str(raised.value) == (
+        "invalid database name ' x ': remove the leading or trailing white space"
+    )
+
+
+def test_ipv6_same_connection() -> None:
+    forms = [
+        "jdbc:sqlserver://[::1]:1433;databaseName=x;user=u;password=p",
+        "jdbc:sqlserver://;serverName=::1;portNumber=1433;databaseName=x;user=u;password=p",
+        "Driver={ODBC Driver 18 for SQL Server};Server=::1,1433;Database=x;UID=u;PWD=p",
+        "mssql+pyodbc://u:p@[::1]:1433/x?driver=ODBC+Driver+18+for+SQL+Server",
+    ]
+    strings = {odbc_string(ConnectionSettings.parse(form)) for form in forms}
+    assert strings == {
+        "DRIVER={ODBC Driver 18 for SQL Server};Server=::1,1433;Database=x;UID=u;PWD=p"
+    }
+
+
+def test_ipv6_url_round_trip() -> None:
+    settings = ConnectionSettings.parse("jdbc:sqlserver://[::1]:1433;databaseName=x;user=u")
+    assert settings.redacted() == "mssql+pyodbc://u@[::1]:1433/x"
+    assert make_url(settings.redacted()).host == "::1"
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        ("[::1", "invalid server '[::1': the IPv6 address has no closing ']'"),
+        ("[::1]x", "invalid server '[::1]x': unexpected 'x' after the IPv6 address"),
+    ],
+    ids=["open-bracket", "after-bracket"],
+)
+def test_server_invalid(server: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        ConnectionSettings.from_options(server=server)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("server", "extra", "values"),
+    [
+        ("db1,1433", None, expected(server="db1", port=1433)),
+        ("db1\\SQLEXPRESS", None, expected(server="db1", instance="SQLEXPRESS")),
+        (
+            "localhost",
+            "integratedSecurity=true;encrypt=false;",
+            expected(integrated_security=True, encrypt="no"),
+        ),
+        (
+            "localhost",
+            "IntegratedSecurity=True;TrustServerCertificate=TRUE",
+            expected(integrated_security=True, trust_server_certificate=True),
+        ),
+    ],
+    ids=["comma-port", "express", "extra-integrated", "extra-any-case"],
+)
+def test_admin_console_parts(server: str, extra: str | None, values: dict[str, Any]) -> None:
+    assert fields_of(ConnectionSettings.from_options(server=server, extra=extra)) == values
+
+
+def test_admin_console_same_as_vendor_url() -> None:
+    parts = ConnectionSettings.from_options(
+        server="localhost,1433",
+        database="customname",
+        extra="integratedSecurity=true;encrypt=false;",
+        odbc_driver=DRIVER18,
+    )
+    vendor = ConnectionSettings.parse(
+        "jdbc:sqlserver://localhost:1433;databaseName=customname;integratedSecurity=true;"
+        "encrypt=false"
+    )
+    assert odbc_string(parts) == odbc_string(vendor)
+    assert odbc_string(parts) == (
+        "DRIVER={ODBC Driver 18 for SQL Server};Server=localhost,1433;Database=customname;"
+        "Trusted_Connection=Yes;Encrypt=no"
+    )

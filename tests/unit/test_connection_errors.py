@@ -16,11 +16,13 @@ import pytest
 import sqlalchemy.engine
 from sqlalchemy.engine import URL, create_engine
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import NullPool
 
-from ontime_db import connection as connection_module
 from ontime_db.connection import (
     KERBEROS_HINT,
     ConnectionSettings,
+    _drivers,
+    _engines,
     classify_error,
     connect,
     connection_error,
@@ -153,12 +155,12 @@ def test_mssql_python_old_sqlalchemy(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_find_odbc_driver(
     monkeypatch: pytest.MonkeyPatch, installed: list[str], chosen: str
 ) -> None:
-    monkeypatch.setattr(connection_module, "_installed_odbc_drivers", lambda: installed)
+    monkeypatch.setattr(_drivers, "_installed_odbc_drivers", lambda: installed)
     assert find_odbc_driver() == chosen
 
 
 def test_find_odbc_driver_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(connection_module, "_installed_odbc_drivers", lambda: ["SQLite3"])
+    monkeypatch.setattr(_drivers, "_installed_odbc_drivers", lambda: ["SQLite3"])
     with pytest.raises(DriverNotFoundError) as raised:
         find_odbc_driver()
     message = str(raised.value)
@@ -225,7 +227,7 @@ def test_connect_parts(recorder: EngineRecorder) -> None:
     assert url.render_as_string(hide_password=False) == (
         "mssql+pyodbc://OnTimeApp:pw@db1\\OT/d?driver=X"
     )
-    assert options == {"pool_pre_ping": True}
+    assert options == {"poolclass": NullPool}
 
 
 def test_connect_vendor_url(recorder: EngineRecorder) -> None:
@@ -240,7 +242,7 @@ def test_connect_vendor_url(recorder: EngineRecorder) -> None:
     assert url.render_as_string(hide_password=False) == (
         "mssql+pyodbc://OnTimeApp:xxxx@localhost:1433/customname?driver=X"
     )
-    assert options == {"pool_pre_ping": True, "isolation_level": "AUTOCOMMIT"}
+    assert options == {"poolclass": NullPool, "isolation_level": "AUTOCOMMIT"}
 
 
 def test_connect_password_from_environment(
@@ -283,7 +285,7 @@ def test_connect_invalid_target() -> None:
 def test_integrated_warns_on_linux(
     recorder: EngineRecorder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(connection_module.sys, "platform", "linux")
+    monkeypatch.setattr(_engines.sys, "platform", "linux")
     with caplog.at_level(logging.WARNING, logger="ontime_db.connection"):
         connect("jdbc:sqlserver://h;databaseName=d;integratedSecurity=true", odbc_driver="X")
     assert KERBEROS_HINT in caplog.messages
@@ -293,7 +295,7 @@ def test_integrated_warns_on_linux(
 def test_integrated_quiet_on_windows(
     recorder: EngineRecorder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(connection_module.sys, "platform", "win32")
+    monkeypatch.setattr(_engines.sys, "platform", "win32")
     with caplog.at_level(logging.WARNING, logger="ontime_db.connection"):
         connect("jdbc:sqlserver://h;databaseName=d;integratedSecurity=true", odbc_driver="X")
     assert KERBEROS_HINT not in caplog.messages

@@ -1,11 +1,22 @@
-"""Argument handling of the migrate, history and validate verbs (no server is contacted)."""
+"""Arguments and reports of the migrate, history and validate verbs; no server is contacted."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
+from sqlalchemy import create_engine
 
 from ontime_db.cli import build_parser, main
 from ontime_db.cli._common import rearrange_vendor_arguments
+from ontime_db.resources import migrations_dir, sql_dir
 
 VENDOR_INTEGRATED = [
     "-skipDefaultCallbacks=true",
@@ -98,3 +109,92 @@ def test_validate_ignore_pending_flag() -> None:
     args = _parse(["validate", "--ignore-pending", "--migrations", "x"])
     assert args.ignore_pending is True  # type: ignore[attr-defined]
     assert args.migrations == "x"  # type: ignore[attr-defined]
+
+
+# -- the report of a failed migration ------------------------------------------
+
+
+def _bench_fake() -> Any:
+    """Load the recording fake DB-API of bench/bench_migrate.py; it answers as a database would."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "bench_migrate.py"
+    spec = importlib.util.spec_from_file_location("bench_migrate_fake", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _broken_set(tmp_path: Path) -> Path:
+    """The main set with 26.1's script replaced by one that fails in its second batch."""
+    folder = tmp_path / "broken"
+    shutil.copytree(
+        migrations_dir(),
+        folder,
+        ignore=shutil.ignore_patterns("pollarity", "catering", "__pycache__"),
+    )
+    shutil.copytree(sql_dir() / "ontimems", folder / "sql" / "ontimems")
+    (folder / "sql" / "ontimems" / "V26_1__split_calendar_display.sql").write_text(
+        "CREATE TABLE dbo.half_done (i int NOT NULL);\nGO\n"
+        "INSERT INTO dbo.no_such_table (i) VALUES (1);\nGO\n",
+        "utf-8",
+    )
+    return folder
+
+
+def test_failed_migration_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI names what was applied, what failed and where, the version, and the rollback.
+
+    A recording fake DB-API stands in for the server and raises SQL Server's
+    error 208 for the failing batch as pyodbc formats it; the backup is
+    replaced by a record. This checks the report, not SQL Server.
+    """
+    bench = _bench_fake()
+    bench.DATABASE_STATE.version = "26.0"
+    bench.DATABASE_STATE.tables = {"alembic_version", "ontime_db_history"}
+    answer = bench.FakeCursor._answer
+
+    def failing_answer(self: Any, sql: str, parameters: Any) -> Any:
+        if "dbo.no_such_table" in sql:
+            raise bench.FakeError(
+                "42S02",
+                "[42S02] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Invalid object "
+                "name 'dbo.no_such_table'. (208) (SQLExecDirectW)",
+            )
+        return answer(self, sql, parameters)
+
+    monkeypatch.setattr(bench.FakeCursor, "_answer", failing_answer)
+    engine = create_engine(
+        "mssql+pyodbc://db1/ontimems?driver=fake", module=bench.FakeDbApi, pool_pre_ping=False
+    )
+
+    @contextmanager
+    def engine_scope(target: Any, **options: Any) -> Iterator[Any]:
+        yield engine
+
+    def backup(target: Any, database: str, **options: Any) -> Any:
+        return SimpleNamespace(path="/backups/OnTime(2026-12-04-130509).bak")
+
+    monkeypatch.setattr(importlib.import_module("ontime_db.connection"), "engine_scope",
+                        engine_scope)
+    monkeypatch.setattr(importlib.import_module("ontime_db.backup"), "backup", backup)
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
+    folder = _broken_set(tmp_path)
+
+    status = main(
+        ["migrate", "--server", "db1", "--database", "ontimems", "--user", "OnTimeApp",
+         "--migrations", str(folder), "--yes"]
+    )
+
+    output = capsys.readouterr()
+    script = folder / "sql" / "ontimems" / "V26_1__split_calendar_display.sql"
+    assert status == 1
+    assert output.err == (
+        f"error: migration of 'ontimems' failed in migration 26.1 ({script}, batch 2, line 3): "
+        "error 208: Invalid object name 'dbo.no_such_table'. Applied in this run: none. The "
+        "database is at schema version 26.0. Fix the cause and run migrate again, or restore "
+        "the backup taken before this run with: python -m ontime_db rollback --server db1 "
+        "--user OnTimeApp --database ontimems\n"
+    )
+    assert "S3cret" not in output.out + output.err

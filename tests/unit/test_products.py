@@ -96,24 +96,27 @@ def test_product_kept_on_point() -> None:
         ),
         (
             "1.1.1",
-            "product version '1.1.1' matches no starting point: 1.1 covers only that release "
-            "and the next starting point is 1.2.0.4; check the version in the About box, or "
-            "upgrade without a product version so that the database's schema version chooses "
-            f"the route; the vendor's starting points are {POINTS}",
+            f"product version '1.1.1' matches no starting point: 1.1 covers only release "
+            f"1.1 and 1.2.0.4 starts at 1.2.0.4, and the vendor lists no upgrade script for "
+            "the releases between them. Leave the product version out (--from-product) so that "
+            "the database's schema version chooses the route, or give the listed release the "
+            f"About box shows (1.1 or 1.2.0.4); the vendor's starting points are {POINTS}",
         ),
         (
             "2.6.1",
-            "product version '2.6.1' matches no starting point: 2.6.0 covers only that release "
-            "and the next starting point is 2.6.2+; check the version in the About box, or "
-            "upgrade without a product version so that the database's schema version chooses "
-            f"the route; the vendor's starting points are {POINTS}",
+            f"product version '2.6.1' matches no starting point: 2.6.0 covers only release "
+            f"2.6.0 and 2.6.2+ starts at 2.6.2, and the vendor lists no upgrade script for "
+            "the releases between them. Leave the product version out (--from-product) so that "
+            "the database's schema version chooses the route, or give the listed release the "
+            f"About box shows (2.6.0 or 2.6.2); the vendor's starting points are {POINTS}",
         ),
         (
             "2.0.0a",
-            "product version '2.0.0a' matches no starting point: 2.0.0 covers only that release "
-            "and the next starting point is 2.0.1+; check the version in the About box, or "
-            "upgrade without a product version so that the database's schema version chooses "
-            f"the route; the vendor's starting points are {POINTS}",
+            f"product version '2.0.0a' matches no starting point: 2.0.0 covers only release "
+            f"2.0.0 and 2.0.1+ starts at 2.0.1, and the vendor lists no upgrade script for "
+            "the releases between them. Leave the product version out (--from-product) so that "
+            "the database's schema version chooses the route, or give the listed release the "
+            f"About box shows (2.0.0 or 2.0.1); the vendor's starting points are {POINTS}",
         ),
     ],
     ids=["before-first", "far-before-first", "after-exact-1.1", "gap-2.6.1", "letter-on-exact"],

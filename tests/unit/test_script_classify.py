@@ -22,6 +22,12 @@ OUTSIDE = [
     ("fulltext-index", "ALTER FULLTEXT INDEX ON t ENABLE"),
     ("drop-fulltext-index", "DROP FULLTEXT INDEX ON t"),
     ("after-comment", "/* setup */ -- x\nCREATE /* c */ DATABASE y"),
+    ("alter-database-current-set", "ALTER DATABASE CURRENT SET READ_COMMITTED_SNAPSHOT ON"),
+    ("alter-database-single-user", "ALTER DATABASE [x] SET SINGLE_USER WITH ROLLBACK IMMEDIATE"),
+    ("create-fulltext-index", "CREATE FULLTEXT INDEX ON dbo.t (c) KEY INDEX pk_t"),
+    ("drop-fulltext-catalog", "DROP FULLTEXT CATALOG ftc"),
+    ("reconfigure-override", "RECONFIGURE WITH OVERRIDE"),
+    ("lower-case-backup", "backup database [x] to disk = N'x.bak'"),
 ]
 
 INSIDE = [
@@ -34,6 +40,12 @@ INSIDE = [
     ("scoped-config", "ALTER DATABASE SCOPED CONFIGURATION SET MAXDOP = 1"),
     ("backup-certificate", "BACKUP CERTIFICATE c TO FILE = 'c.cer'"),
     ("column-named-database", "SELECT database_id FROM sys.databases"),
+    ("backup-in-string", "INSERT dbo.log VALUES (N'BACKUP DATABASE done')"),
+    ("backup-in-n-string-doubled", "SELECT N'it''s BACKUP DATABASE'"),
+    ("scoped-credential", "CREATE DATABASE SCOPED CREDENTIAL c WITH IDENTITY = 'x'"),
+    ("encryption-key", "ALTER DATABASE ENCRYPTION KEY REGENERATE WITH ALGORITHM = AES_256"),
+    ("fulltext-stoplist", "CREATE FULLTEXT STOPLIST s"),
+    ("exec-dynamic-create-database", "EXEC (N'CREATE DATABASE x')"),
 ]
 
 

@@ -109,3 +109,80 @@ def test_load_other_file_placeholders_off(tmp_path: Path) -> None:
     path.write_text("SELECT '${who}'", encoding="utf-8")
 
     assert load(path).batches[0].text == "SELECT '${who}'"
+
+
+def test_decode_utf16_be_bom() -> None:
+    data = codecs.BOM_UTF16_BE + "SELECT N'Größe';\r\nGO\r\n".encode("utf-16-be")
+
+    assert decode(data) == "SELECT N'Größe';\r\nGO\r\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "offset"),
+    [
+        ("SELECT 1".encode("utf-16-le"), "utf-8", 1),
+        ("SELECT 1".encode("utf-16-be"), "utf-8", 0),
+        (codecs.BOM_UTF32_LE + "SELECT 1".encode("utf-32-le"), "utf-16-le", 2),
+        (b"SELECT 1;\x00", "utf-8", 9),
+    ],
+    ids=["utf16-le-without-bom", "utf16-be-without-bom", "utf32-bom", "nul-in-utf8"],
+)
+def test_decode_nul_rejected(data: bytes, encoding: str, offset: int) -> None:
+    with pytest.raises(ScriptDecodeError) as caught:
+        decode(data, file="wide.sql")
+
+    assert str(caught.value) == (
+        f"cannot decode 'wide.sql' as {encoding}: NUL character at byte offset {offset}, "
+        "which T-SQL text never contains, so the file is in another encoding (UTF-16 "
+        "without a byte-order mark, or UTF-32); save it as UTF-8, or as UTF-16 with a "
+        "byte-order mark"
+    )
+    assert (caught.value.encoding, caught.value.offset) == (encoding, offset)
+
+
+def test_decode_nul_offset_after_non_ascii() -> None:
+    with pytest.raises(ScriptDecodeError) as caught:
+        decode("SELECT N'é'".encode() + b"\x00")
+
+    assert caught.value.offset == 12
+
+
+def test_decode_utf16_odd_length() -> None:
+    data = codecs.BOM_UTF16_LE + "SELECT 1".encode("utf-16-le") + b"\x00"
+
+    with pytest.raises(ScriptDecodeError) as caught:
+        decode(data, file="cut.sql")
+
+    assert str(caught.value) == (
+        "cannot decode 'cut.sql' as utf-16-le: invalid byte 0x00 at byte offset 18 (the file "
+        "has an odd number of bytes, 19, so its last character is cut off); save the script "
+        "as UTF-8, or as UTF-16 with a byte-order mark"
+    )
+    assert caught.value.offset == 18
+
+
+def test_decode_invalid_utf8_without_file() -> None:
+    with pytest.raises(ScriptDecodeError) as caught:
+        decode(b"SELECT \xff")
+
+    assert str(caught.value).startswith(
+        "cannot decode 'script' as utf-8: invalid byte 0xFF at byte offset 7 (invalid start byte)"
+    )
+    assert caught.value.file is None
+
+
+def test_decode_only_bom() -> None:
+    assert decode(codecs.BOM_UTF16_LE) == ""
+
+
+def test_load_utf16_be_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "be.sql"
+    text = "-- one\r\nSELECT 1;\r\nGO\r\n\r\nSELECT 2;\r\n"
+    path.write_bytes(codecs.BOM_UTF16_BE + text.encode("utf-16-be"))
+
+    script = load(path)
+
+    assert [(b.text, b.line) for b in script.batches] == [
+        ("-- one\r\nSELECT 1;", 1),
+        ("SELECT 2;", 5),
+    ]

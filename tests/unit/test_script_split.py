@@ -104,6 +104,75 @@ CASES = [
     ),
     ("comment-opens-batch", "GO\n-- header\nSELECT 1", [("-- header\nSELECT 1", 2, 1)]),
     ("minus-and-slash", "SELECT 4-1/2 -- x\nGO", [("SELECT 4-1/2 -- x", 1, 1)]),
+    ("go-end-no-newline", "SELECT 1\nGO", [("SELECT 1", 1, 1)]),
+    (
+        "go-comment-after",
+        "SELECT 1\nGO -- done\nSELECT 2",
+        [("SELECT 1", 1, 1), ("SELECT 2", 3, 1)],
+    ),
+    ("go-comment-glued", "SELECT 1\nGO--done\nSELECT 2", [("SELECT 1", 1, 1), ("SELECT 2", 3, 1)]),
+    ("go-one", "SELECT 1\nGO 1\nSELECT 2", [("SELECT 1", 1, 1), ("SELECT 2", 3, 1)]),
+    ("go-count-tab", "SELECT 1\nGO\t2\nSELECT 2", [("SELECT 1", 1, 2), ("SELECT 2", 3, 1)]),
+    ("go-count-leading-zero", "SELECT 1\nGO 007\n", [("SELECT 1", 1, 7)]),
+    ("go-count-max", "SELECT 1\nGO 2147483647\n", [("SELECT 1", 1, 2147483647)]),
+    ("go-crlf-end", "SELECT 1\r\nGO\r\n", [("SELECT 1", 1, 1)]),
+    ("go-crlf-count", "SELECT 1\r\nGO 2\r\nSELECT 2", [("SELECT 1", 1, 2), ("SELECT 2", 3, 1)]),
+    ("cr-cr-lf", "SELECT 1\r\r\nGO\r\nSELECT 2", [("SELECT 1", 1, 1), ("SELECT 2", 3, 1)]),
+    (
+        "block-comment-ends-line-before-go",
+        "SELECT 1 /* a\nb */\nGO\nSELECT 2",
+        [("SELECT 1 /* a\nb */", 1, 1), ("SELECT 2", 4, 1)],
+    ),
+    (
+        "block-comment-ends-right-before-go",
+        "SELECT 1\n/* a\nb */GO\nSELECT 2",
+        [("SELECT 1\n/* a\nb */", 1, 1), ("SELECT 2", 4, 1)],
+    ),
+    (
+        "go-in-comment-after-code",
+        "SELECT 1 /* x\nGO\n*/\nSELECT 2",
+        [("SELECT 1 /* x\nGO\n*/\nSELECT 2", 1, 1)],
+    ),
+    (
+        "quote-in-bracket",
+        "SELECT 1 AS [it's]\nGO\nSELECT 2",
+        [("SELECT 1 AS [it's]", 1, 1), ("SELECT 2", 3, 1)],
+    ),
+    ("bracket-in-string", "SELECT ']'\nGO\nSELECT 2", [("SELECT ']'", 1, 1), ("SELECT 2", 3, 1)]),
+    (
+        "quoted-ident-doubled",
+        'SELECT 1 AS "a""b"\nGO\nSELECT 2',
+        [('SELECT 1 AS "a""b"', 1, 1), ("SELECT 2", 3, 1)],
+    ),
+    (
+        "dashes-in-string",
+        "SELECT '--x'\nGO\nSELECT 2",
+        [("SELECT '--x'", 1, 1), ("SELECT 2", 3, 1)],
+    ),
+    (
+        "comment-open-in-string",
+        "SELECT '/*x'\nGO\nSELECT 2",
+        [("SELECT '/*x'", 1, 1), ("SELECT 2", 3, 1)],
+    ),
+    (
+        "lone-comment-close",
+        "SELECT 1 */\nGO\nSELECT 2",
+        [("SELECT 1 */", 1, 1), ("SELECT 2", 3, 1)],
+    ),
+    (
+        "string-with-newline",
+        "SELECT 'a\nb'\nGO\nSELECT 2",
+        [("SELECT 'a\nb'", 1, 1), ("SELECT 2", 4, 1)],
+    ),
+    (
+        "go-in-dynamic-sql",
+        "CREATE PROCEDURE p AS\nEXEC (N'SELECT 1\nGO\nSELECT 2')\nGO\nSELECT 3",
+        [("CREATE PROCEDURE p AS\nEXEC (N'SELECT 1\nGO\nSELECT 2')", 1, 1), ("SELECT 3", 6, 1)],
+    ),
+    ("only-comments-no-go", "-- a\n/* b /* c */ */\n", []),
+    ("cr-only-without-go", "SELECT 1\rSELECT 2\r", [("SELECT 1\rSELECT 2", 1, 1)]),
+    ("cr-in-string-before-go", "SELECT 'a\rGO'\nGO", [("SELECT 'a\rGO'", 1, 1)]),
+    ("form-feed-in-code", "SELECT 1\f\nGO", [("SELECT 1", 1, 1)]),
 ]
 
 
@@ -144,6 +213,72 @@ INVALID = [
         2,
         "case.sql, line 2: invalid repeat count 2147483648 after GO; expected a whole number "
         "from 1 to 2147483647",
+    ),
+    (
+        "go-count-negative",
+        "SELECT 1\nGO -1",
+        2,
+        "case.sql, line 2: invalid repeat count -1 after GO; expected a whole number from 1 to "
+        "2147483647",
+    ),
+    (
+        "go-count-unicode-digit",
+        "SELECT 1\nGO \u0663",
+        2,
+        "case.sql, line 2: invalid batch separator 'GO \u0663'; GO must stand alone on its "
+        "line, optionally followed by a repeat count (GO 3) and a -- comment",
+    ),
+    (
+        "go-form-feed",
+        "SELECT 1\nGO\f\nSELECT 2",
+        2,
+        "case.sql, line 2: invalid batch separator 'GO\\x0c'; only spaces and tabs may stand "
+        "around GO, but the line contains U+000C; replace it with a space",
+    ),
+    (
+        "go-no-break-space-after",
+        "SELECT 1\nGO\u00a0\nSELECT 2",
+        2,
+        "case.sql, line 2: invalid batch separator 'GO\\xa0'; only spaces and tabs may stand "
+        "around GO, but the line contains U+00A0; replace it with a space",
+    ),
+    (
+        "go-no-break-space-before",
+        "SELECT 1\n\u00a0GO\nSELECT 2",
+        2,
+        "case.sql, line 2: invalid batch separator '\\xa0GO'; only spaces and tabs may stand "
+        "around GO, but the line contains U+00A0; replace it with a space",
+    ),
+    (
+        "go-cr-only",
+        "SELECT 1\rGO\rSELECT 2\r",
+        1,
+        "case.sql, line 1: carriage return without a line feed next to GO; GO separates "
+        "batches only on a line of its own, and lines end at line feeds (LF or CRLF); "
+        "convert the file's line endings to CRLF or LF",
+    ),
+    (
+        "go-cr-only-indented",
+        "SELECT 1\n\n\r  go 2\r",
+        3,
+        "case.sql, line 3: carriage return without a line feed next to GO; GO separates "
+        "batches only on a line of its own, and lines end at line feeds (LF or CRLF); "
+        "convert the file's line endings to CRLF or LF",
+    ),
+    (
+        "go-then-cr-only",
+        "SELECT 1\nGO\rSELECT 2",
+        2,
+        "case.sql, line 2: carriage return without a line feed next to GO; GO separates "
+        "batches only on a line of its own, and lines end at line feeds (LF or CRLF); "
+        "convert the file's line endings to CRLF or LF",
+    ),
+    (
+        "go-after-comment-semicolon",
+        "SELECT 1\n/*a*/GO;",
+        2,
+        "case.sql, line 2: invalid batch separator '/*a*/GO;'; GO must stand alone on its "
+        "line, optionally followed by a repeat count (GO 3) and a -- comment",
     ),
     (
         "go-block-comment-after",

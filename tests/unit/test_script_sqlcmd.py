@@ -232,3 +232,69 @@ def test_use_needs_database() -> None:
 def test_use_invalid_choice() -> None:
     with pytest.raises(ConfigurationError, match=r"invalid use='drop'"):
         parse("USE x", use="drop")  # type: ignore[arg-type]
+
+
+def test_variable_in_string() -> None:
+    assert texts(":setvar A x\nSELECT N'$(A)'") == ["SELECT N'x'"]
+
+
+def test_variable_in_block_comment() -> None:
+    assert texts(":setvar A x\nSELECT 1 /* $(A) */") == ["SELECT 1 /* x */"]
+
+
+def test_setvar_quoted_spaces() -> None:
+    assert texts(":setvar Path \"C:\\Sql Server Backups\"\nSELECT N'$(Path)'") == [
+        "SELECT N'C:\\Sql Server Backups'"
+    ]
+
+
+def test_setvar_redefined() -> None:
+    script = parse(":setvar A x\nSELECT '$(A)'\nGO\n:setvar A y\nSELECT '$(A)'", file="s.sql")
+
+    assert [(b.text, b.line) for b in script.batches] == [("SELECT 'x'", 2), ("SELECT 'y'", 5)]
+
+
+def test_setvar_upper_case() -> None:
+    assert texts(":SETVAR Db Main\nSELECT '$(db)'") == ["SELECT 'Main'"]
+
+
+def test_command_in_block_comment_is_text() -> None:
+    assert texts("/*\n:r x.sql\n:setvar A 1\n*/\nSELECT 1") == [
+        "/*\n:r x.sql\n:setvar A 1\n*/\nSELECT 1"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("USE ontimems\nGO\nSELECT 1", "USE [target]"),
+        ('USE "ontimems"\nGO', "USE [target]"),
+        ("USE [ontimems.25.8]\nGO", "USE [target]"),
+        (
+            "/* header\n   /* nested */ */\nUSE [ontimems.25.8]\nGO",
+            "/* header\n   /* nested */ */\nUSE [target]",
+        ),
+        ("USE\n  [ontimems]", "USE\n  [target]"),
+    ],
+    ids=["unbracketed", "double-quoted", "dotted", "nested-comment-first", "name-on-next-line"],
+)
+def test_use_retarget_forms(text: str, expected: str) -> None:
+    assert texts(text, use="retarget", database="target")[0] == expected
+
+
+def test_use_reject_after_nested_comment() -> None:
+    with pytest.raises(DirectiveError) as caught:
+        parse(
+            "/* a /* b */ */\n\nUSE [ontimems.25.8]",
+            file="c.sql",
+            use="reject",
+            database="ontimems",
+        )
+
+    assert caught.value.line == 3
+
+
+def test_use_not_first_left_alone() -> None:
+    text = "SET NOCOUNT ON;\nUSE [ontimems.25.8]"
+
+    assert texts(text, use="reject", database="ontimems") == [text]

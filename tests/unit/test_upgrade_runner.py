@@ -45,6 +45,7 @@ class RecordingOperations:
         self.calls: list[tuple[Any, ...]] = []
         self.fail = fail or {}
         self.procedures: tuple[str, ...] = ("UPGRADE_15_0", "UPGRADE_9_3")
+        self.version = SchemaVersion(26, 4)
 
     def _call(self, name: str, *details: Any) -> None:
         self.calls.append((name, *details))
@@ -74,7 +75,7 @@ class RecordingOperations:
         self._call("migrate", database, str(to), migrations)
 
     def schema_version(self, database: str) -> SchemaVersion | None:
-        return SchemaVersion(26, 4)
+        return self.version
 
 
 def run(plan: UpgradePlan, operations: RecordingOperations, **options: Any) -> Any:
@@ -145,6 +146,7 @@ def test_procedure_failure_names_new_failed() -> None:
         server_message="dbo.UPGRADE_9_3 returned 3; 0 means success",
     )
     operations = RecordingOperations()
+    operations.version = SchemaVersion(9, 3)
     plan = make_plan("9.3")
     # The procedure batch is the second "execute" call.
     original_execute = operations.execute
@@ -187,7 +189,8 @@ def test_procedure_failure_names_new_failed() -> None:
         '[ontimems.26.4] with dbo.UPGRADE_9_3; return value 0 means success": batch failed: '
         "dbo.UPGRADE_9_3 returned 3; 0 means success; the new database [ontimems.26.4] was "
         "renamed to [ontimems.26.4_failed_20261204130509]; drop it once the cause is "
-        "understood; no database that existed before the upgrade was changed"
+        "understood; no database that existed before the upgrade was changed; [ontimems] is "
+        "at schema version 9.3"
     )
 
 
@@ -207,12 +210,13 @@ def test_failed_cleanup_reported() -> None:
     operations = RecordingOperations(
         fail={"run_scripts": BatchError("batch 3 failed"), "rename": BatchError("in use")}
     )
+    operations.version = SchemaVersion(9, 3)
     with pytest.raises(UpgradeError) as caught:
         run(make_plan("9.3"), operations)
     assert str(caught.value).endswith(
         "the new database [ontimems.26.4] is left as it is, because renaming it failed: "
         "in use; drop it before the next attempt; no database that existed before the "
-        "upgrade was changed"
+        "upgrade was changed; [ontimems] is at schema version 9.3"
     )
 
 

@@ -1,0 +1,232 @@
+"""Engines: creating them from any target, scoping them, and the connection check."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError, DriverNotFoundError
+from ..quoting import check_name
+from ._drivers import INSTALL_HINT, MSSQL_PYTHON_HINT
+from ._failures import KERBEROS_HINT, connection_error
+from ._settings import SERVER_DATABASE, ConnectionSettings, settings_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
+
+    from ..catalog import ServerInfo
+    from ._settings import Target
+
+__all__ = [
+    "PASSWORD_VARIABLE",
+    "ConnectionCheck",
+    "check_connection",
+    "connect",
+    "database_of",
+    "describe",
+    "engine_for",
+    "engine_scope",
+]
+
+log = logging.getLogger(__name__)
+
+
+PASSWORD_VARIABLE = "ONTIME_DB_PASSWORD"
+
+
+def connect(
+    target: Target | None = None,
+    *,
+    database: str | None = None,
+    autocommit: bool = False,
+    **parts: Any,
+) -> Engine:
+    """Create an Engine for ``target``, or for the admin console's ``parts``.
+
+    ``target`` is a SQLAlchemy URL or Engine, a ``jdbc:sqlserver://`` URL, an
+    ODBC connection string or :class:`ConnectionSettings`. Without a target,
+    ``parts`` are the keyword arguments of
+    :meth:`ConnectionSettings.from_options` (``server``, ``user``,
+    ``password``, ``extra``, ``driver``, ``odbc_driver``); with a string
+    target they override its values. ``database`` switches to another
+    database on the same server. A missing password is read from
+    ``ONTIME_DB_PASSWORD``.
+
+    The engine connects lazily, so login errors surface on first use; wrap
+    them with :func:`connection_error`. The engine keeps no pool: closing a
+    connection ends its session on the server, so no idle session of this
+    process keeps a database in use. The caller disposes the engine.
+
+    Raises :class:`~ontime_db.errors.ConfigurationError` for invalid input
+    and :class:`~ontime_db.errors.DriverNotFoundError` when the driver is
+    missing.
+
+    >>> engine = connect("jdbc:sqlserver://db1;databaseName=ontimems;user=OnTimeApp",
+    ...                  password="secret")  # doctest: +SKIP
+    """
+    if parts and not (target is None or isinstance(target, str)):
+        raise ConfigurationError(
+            f"connection options {sorted(parts)} can only be combined with a connection "
+            "string, not with a URL, Engine or ConnectionSettings object"
+        )
+    if target is None or isinstance(target, str):
+        unknown = set(parts) - {"server", "user", "password", "extra", "driver", "odbc_driver"}
+        if unknown:
+            raise ConfigurationError(
+                f"unknown connection options {sorted(unknown)}: expected server, user, "
+                "password, extra, driver or odbc_driver"
+            )
+        target = ConnectionSettings.from_options(url=target, **parts)
+    return _create_engine(target, database=database, autocommit=autocommit)
+
+
+def engine_for(target: Target, *, database: str | None = None, autocommit: bool = False) -> Engine:
+    """Create an Engine on the same server as ``target``, for ``database`` when given.
+
+    Server-level work passes ``database="master"``. An Engine target is
+    returned as it is when no other database is requested. Every engine
+    created here has no connection pool, as :func:`connect` describes.
+    """
+    return _create_engine(target, database=database, autocommit=autocommit)
+
+
+@contextmanager
+def engine_scope(
+    target: Target, *, database: str | None = None, autocommit: bool = False
+) -> Iterator[Engine]:
+    """Yield :func:`engine_for` ``target``; dispose the engine afterwards if it was created here."""
+    from sqlalchemy.engine import Engine
+
+    borrowed = isinstance(target, Engine) and database in (None, target.url.database)
+    engine = engine_for(target, database=database, autocommit=autocommit)
+    try:
+        yield engine
+    finally:
+        if not borrowed:
+            engine.dispose()
+
+
+def _create_engine(target: Target, *, database: str | None, autocommit: bool) -> Engine:
+    import sqlalchemy
+    from sqlalchemy.engine import URL, Engine, create_engine
+    from sqlalchemy.exc import NoSuchModuleError
+    from sqlalchemy.pool import NullPool
+
+    if isinstance(target, Engine):
+        if database is None or database == target.url.database:
+            return target.execution_options(isolation_level="AUTOCOMMIT") if autocommit else target
+        url = target.url.set(database=check_name(database))
+    elif isinstance(target, URL):
+        if any(key.lower() == "odbc_connect" for key in target.query):
+            url = _settings_url(ConnectionSettings.from_url(target), database)
+        else:
+            url = target if database is None else target.set(database=check_name(database))
+    elif isinstance(target, ConnectionSettings):
+        url = _settings_url(target, database)
+    elif isinstance(target, str):
+        url = _settings_url(ConnectionSettings.parse(target), database)
+    else:
+        raise ConfigurationError(
+            f"invalid connection target of type {type(target).__name__}: expected a URL "
+            "string, sqlalchemy.URL, sqlalchemy.Engine or ConnectionSettings"
+        )
+
+    # NullPool: a connection the library closes ends its session at once. A
+    # pool would keep an idle session in the database, and SQL Server then
+    # rejects ALTER DATABASE ... MODIFY NAME, RESTORE ... REPLACE and DROP
+    # DATABASE because the database is in use, by this very process. A
+    # pre-ping is pointless without a pool, since every checkout connects anew.
+    options: dict[str, Any] = {"poolclass": NullPool}
+    if autocommit:
+        options["isolation_level"] = "AUTOCOMMIT"
+    try:
+        engine = create_engine(url, **options)
+    except NoSuchModuleError as error:
+        # SQLAlchemy added the mssql+mssqlpython dialect in 2.1.
+        raise ConfigurationError(
+            f"SQLAlchemy {sqlalchemy.__version__} has no dialect {url.drivername!r}: "
+            "mssql-python needs SQLAlchemy 2.1 or newer (`pip install -U sqlalchemy`), "
+            "or use the default pyodbc driver"
+        ) from error
+    except ImportError as error:
+        hint = MSSQL_PYTHON_HINT if url.get_driver_name() == "mssqlpython" else INSTALL_HINT
+        raise DriverNotFoundError(
+            f"the driver for {url.render_as_string(hide_password=True)!r} cannot be "
+            f"loaded ({error}). {hint}"
+        ) from error
+    log.info("engine for %s", describe(url))
+    return engine
+
+
+def _settings_url(settings: ConnectionSettings, database: str | None) -> URL:
+    if database is not None:
+        settings = settings.with_database(database)
+    if settings.needs_password and os.environ.get(PASSWORD_VARIABLE) is not None:
+        settings = settings.with_password(os.environ[PASSWORD_VARIABLE])
+    if settings.integrated_security and not sys.platform.startswith("win"):
+        log.warning(KERBEROS_HINT)
+    return settings.to_url()
+
+
+def database_of(target: Target) -> str | None:
+    """Return the database ``target`` names, or ``None`` when it names none."""
+    return settings_of(target).database
+
+
+def describe(target: Target) -> str:
+    """Return ``server[\\instance][:port]/database as login`` for messages; never a password."""
+    return settings_of(target).describe()
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The result of :func:`check_connection`.
+
+    ``database_exists`` is ``None`` when no database was named.
+    """
+
+    target: str
+    server: ServerInfo
+    database: str | None
+    database_exists: bool | None
+
+
+def check_connection(target: Target, *, database: str | None = None) -> ConnectionCheck:
+    """Connect to the server's ``master`` database and report the server, login and database.
+
+    ``database`` defaults to the one ``target`` names. A missing database
+    is reported in the result, not raised, so the caller can show the
+    server details too.
+
+    Raises :class:`~ontime_db.errors.ConnectionFailedError` with the reason
+    (login failed, server not found, certificate rejected ...) when the
+    server cannot be reached or refuses the login.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from ..catalog import database_exists, server_info
+
+    name = database or database_of(target)
+    try:
+        with (
+            engine_scope(target, database=SERVER_DATABASE, autocommit=True) as engine,
+            engine.connect() as connection,
+        ):
+            info = server_info(connection)
+            exists = database_exists(connection, name) if name else None
+    except DBAPIError as error:
+        raise connection_error(error, target, database=name) from error
+
+    log.info(
+        "connected to %s: SQL Server %s %s as %s",
+        describe(target),
+        info.product_version,
+        info.edition,
+        info.login,
+    )
+    return ConnectionCheck(describe(target), info, name, exists)

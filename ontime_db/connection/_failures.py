@@ -1,0 +1,126 @@
+"""Classification of connection failures into a plain reason and advice."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from ..errors import ConnectionFailedError
+from ._masking import MASK, mask_text
+from ._settings import settings_of
+
+if TYPE_CHECKING:
+    from ._settings import Target
+
+__all__ = ["KERBEROS_HINT", "classify_error", "connection_error"]
+
+
+KERBEROS_HINT = (
+    "integrated security on Linux and macOS uses Kerberos: the ODBC driver needs a "
+    "ticket for a Windows domain account, so run `kinit user@REALM` first "
+    "(and check it with `klist`)"
+)
+
+
+_SQLSTATE = re.compile(r"\[([0-9A-Z]{5})\]")
+
+
+_NATIVE_ERROR = re.compile(r"\((-?\d+)\)")
+
+
+_CERTIFICATE_WORDS = ("certificate", "ssl provider", "ssl routines", "ssl security error", "tls")
+
+
+_NETWORK_STATES = frozenset({"08001", "08S01", "HYT00"})
+
+
+_NETWORK_ERRORS = frozenset({2, 53, 258, 1225, 10060, 10061, 11001})
+
+
+_NETWORK_WORDS = (
+    "tcp provider",
+    "named pipes provider",
+    "login timeout expired",
+    "server was not found",
+    "could not open a connection",
+    "network-related",
+    "unable to connect",
+)
+
+
+def classify_error(sqlstate: str | None, native_error: int | None, message: str) -> str:
+    """Name the reason a connection failed, from the driver's SQLSTATE, error number and text.
+
+    Returns ``"certificate rejected"``, ``"database missing"``, ``"login
+    failed"``, ``"server not found"`` or ``"other"``.
+
+    >>> classify_error("28000", 18456, "Login failed for user 'OnTimeApp'.")
+    'login failed'
+    """
+    lowered = message.lower()
+    if any(word in lowered for word in _CERTIFICATE_WORDS):
+        return "certificate rejected"
+    if native_error == 4060 or "cannot open database" in lowered:
+        return "database missing"
+    if native_error in (18452, 18456) or sqlstate == "28000" or "login failed" in lowered:
+        return "login failed"
+    if (
+        sqlstate in _NETWORK_STATES
+        or native_error in _NETWORK_ERRORS
+        or any(word in lowered for word in _NETWORK_WORDS)
+    ):
+        return "server not found"
+    return "other"
+
+
+def connection_error(
+    error: BaseException, target: Target, *, database: str | None = None
+) -> ConnectionFailedError:
+    """Turn a driver error raised while connecting into a plain :class:`ConnectionFailedError`.
+
+    The message names the server, database and login, the reason and what
+    to do next. Passwords in the driver's text are masked.
+    """
+    settings = settings_of(target)
+    if database is not None:
+        settings = settings.with_database(database)
+    original = getattr(error, "orig", None) or error
+    text = str(original)
+    if settings.password:
+        # A driver may echo the password as written in the ODBC string ("}"
+        # doubled) or in a URL (percent-encoded), so each form is masked.
+        for form in (
+            settings.password.replace("}", "}}"),
+            settings.password,
+            quote(settings.password, safe=""),
+        ):
+            text = text.replace(form, MASK)
+    text = mask_text(text)
+
+    args = getattr(original, "args", ())
+    sqlstate = args[0] if args and isinstance(args[0], str) and len(args[0]) == 5 else None
+    if sqlstate is None and (state_match := _SQLSTATE.search(text)):
+        sqlstate = state_match.group(1)
+    native_match = _NATIVE_ERROR.search(text)
+    native_error = int(native_match.group(1)) if native_match else None
+
+    reason = classify_error(sqlstate, native_error, text)
+    where = settings.describe()
+    advice = {
+        "login failed": "check the login name and password"
+        + (f"; {KERBEROS_HINT}" if settings.integrated_security else ""),
+        "server not found": "check the server name, the instance name or port, that SQL "
+        "Server accepts TCP/IP connections and that no firewall blocks the port",
+        "database missing": f"the database {settings.database!r} does not exist or the login "
+        "may not open it; list the server's OnTime databases with `ontime-db discover`",
+        "certificate rejected": "the client does not trust the server's TLS certificate; "
+        "install a trusted certificate on the server or, for a test server with a "
+        "self-signed certificate, add trustServerCertificate=true to the extra parameters",
+        "other": "see the driver's message",
+    }[reason]
+    return ConnectionFailedError(
+        f"connecting to {where} failed ({reason}): {advice}. Driver message: {text}",
+        reason=reason,
+        database=settings.database,
+    )

@@ -1,0 +1,330 @@
+"""Parsing of the connection forms: JDBC URLs, ODBC strings, SQLAlchemy URLs and server parts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError
+from ._masking import mask_text
+from ._settings import ConnectionSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+__all__ = [
+    "apply_jdbc_properties",
+    "odbc_keywords",
+    "parse_jdbc",
+    "parse_odbc",
+    "parse_sqlalchemy_url",
+    "pop_key",
+    "query_value",
+    "split_server",
+]
+
+log = logging.getLogger(__name__)
+
+
+_ENCRYPT_VALUES = {
+    "true": "yes",
+    "yes": "yes",
+    "mandatory": "yes",
+    "false": "no",
+    "no": "no",
+    "optional": "no",
+    "strict": "strict",
+}
+
+
+_TRUE = frozenset({"true", "yes", "1", "sspi"})
+
+
+_FALSE = frozenset({"false", "no", "0"})
+
+
+# JDBC properties without a field of their own but with an ODBC keyword
+# that means the same (ODBC Driver 17.x/18 for SQL Server keywords).
+_JDBC_TO_ODBC = {
+    "applicationname": "APP",
+    "applicationintent": "ApplicationIntent",
+    "hostnameincertificate": "HostNameInCertificate",
+    "multisubnetfailover": "MultiSubnetFailover",
+    "failoverpartner": "Failover_Partner",
+    "workstationid": "WSID",
+}
+
+
+def parse_sqlalchemy_url(text: str) -> URL:
+    from sqlalchemy import exc
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(text)
+    except (exc.ArgumentError, ValueError) as error:
+        raise ConfigurationError(
+            f"invalid SQLAlchemy URL {mask_text(text)!r}: expected "
+            "mssql+pyodbc://user:password@host[:port]/database?driver=..."
+        ) from error
+
+
+def _split_pairs(text: str, *, form: str) -> list[tuple[str, str]]:
+    """Split ``key=value;key={va;lue}`` into pairs; braces quote a value, ``}}`` is ``}``.
+
+    ``}}`` inside braces is the ODBC rule. Microsoft's JDBC driver documents
+    that a braced value cannot contain braces, so no valid JDBC URL has
+    ``}}`` there and the same reader serves both forms.
+    """
+    pairs: list[tuple[str, str]] = []
+    position = 0
+    while position < len(text):
+        end_key = text.find("=", position)
+        next_semicolon = text.find(";", position)
+        if end_key == -1 or (next_semicolon != -1 and next_semicolon < end_key):
+            chunk = text[position : next_semicolon if next_semicolon != -1 else len(text)]
+            if chunk.strip():
+                raise ConfigurationError(
+                    f"invalid {form}: {chunk.strip()!r} is not a key=value pair"
+                )
+            position = (next_semicolon if next_semicolon != -1 else len(text)) + 1
+            continue
+
+        key = text[position:end_key].strip()
+        position = end_key + 1
+        if text[position:position + 1] == "{":
+            value, position = _read_braced(text, position + 1, key=key, form=form)
+            rest = text.find(";", position)
+            trailing = text[position : rest if rest != -1 else len(text)]
+            if trailing.strip():
+                raise ConfigurationError(
+                    f"invalid {form}: unexpected {trailing.strip()!r} after the braced "
+                    f"value of {key}"
+                )
+            position = (rest if rest != -1 else len(text)) + 1
+        else:
+            rest = text.find(";", position)
+            value = text[position : rest if rest != -1 else len(text)].strip()
+            position = (rest if rest != -1 else len(text)) + 1
+        if not key:
+            raise ConfigurationError(f"invalid {form}: a property has no name")
+        pairs.append((key, value))
+    return pairs
+
+
+def _read_braced(text: str, position: int, *, key: str, form: str) -> tuple[str, int]:
+    value = []
+    while position < len(text):
+        char = text[position]
+        if char == "}":
+            if text[position + 1 : position + 2] == "}":
+                value.append("}")
+                position += 2
+                continue
+            return "".join(value), position + 1
+        value.append(char)
+        position += 1
+    raise ConfigurationError(f"invalid {form}: the braced value of {key} has no closing '}}'")
+
+
+def split_server(text: str, *, separators: str) -> tuple[str, str | None, int | None]:
+    """Split ``host[\\instance][<sep>port]`` into its parts; ``tcp:`` prefixes are dropped.
+
+    An IPv6 address may be written in brackets (``[::1]:1433``) or bare
+    (``::1``, as JDBC's ``serverName`` property takes it). Either way the
+    host is returned without brackets, as SQLAlchemy's ``URL.host`` keeps
+    it, and a bare address is never split at its colons.
+    """
+    text = text.strip()
+    if text.lower().startswith("tcp:"):
+        text = text[4:]
+    port: int | None = None
+    if text.startswith("["):
+        closing = text.find("]")
+        if closing == -1:
+            raise ConfigurationError(
+                f"invalid server {text!r}: the IPv6 address has no closing ']'"
+            )
+        address, rest = text[1:closing].strip(), text[closing + 1 :]
+        instance: str | None = None
+        if rest.startswith("\\"):
+            rest = rest[1:]
+            for separator in separators:
+                if separator in rest:
+                    rest, _, port_text = rest.rpartition(separator)
+                    port = _parse_port(port_text, source=text)
+                    break
+            instance = rest.strip() or None
+        elif rest[:1] and rest[:1] in separators:
+            port = _parse_port(rest[1:], source=text)
+        elif rest.strip():
+            raise ConfigurationError(
+                f"invalid server {text!r}: unexpected {rest.strip()!r} after the IPv6 address"
+            )
+        return address, instance, port
+
+    if text.count(":") > 1:
+        # A bare IPv6 address: only a comma can separate a port from it.
+        separators = separators.replace(":", "")
+    for separator in separators:
+        if separator in text:
+            text, _, port_text = text.rpartition(separator)
+            port = _parse_port(port_text, source=text + separator + port_text)
+            break
+    host, _, instance = text.partition("\\")
+    return host.strip(), (instance.strip() or None), port
+
+
+def _parse_port(text: str, *, source: str) -> int:
+    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+        raise ConfigurationError(
+            f"invalid port {text!r} in server {source!r}: expected a number from 1 to 65535"
+        )
+    return int(text)
+
+
+def _parse_bool(value: str, *, key: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigurationError(f"invalid value {value!r} for {key}: expected true or false")
+
+
+def _parse_encrypt(value: str, *, key: str) -> str:
+    normalized = _ENCRYPT_VALUES.get(value.strip().lower())
+    if normalized is None:
+        raise ConfigurationError(
+            f"invalid value {value!r} for {key}: expected true, false or strict"
+        )
+    return normalized
+
+
+def parse_jdbc(text: str) -> ConnectionSettings:
+    prefix = "jdbc:sqlserver://"
+    if not text.lower().startswith(prefix):
+        raise ConfigurationError(
+            f"unsupported JDBC URL {mask_text(text)!r}: expected jdbc:sqlserver://host..."
+        )
+    body = text[len(prefix) :]
+    server_part, _, properties = body.partition(";")
+    host, instance, port = split_server(server_part, separators=":")
+    settings = ConnectionSettings(server=host or None, instance=instance, port=port)
+    return apply_jdbc_properties(settings, properties, form="JDBC URL")
+
+
+def apply_jdbc_properties(
+    settings: ConnectionSettings, text: str, *, form: str = "extra parameters"
+) -> ConnectionSettings:
+    """Apply JDBC connection properties, such as the admin console's extra parameters.
+
+    Property names are case-insensitive and may appear once. A property
+    with no ODBC equivalent is dropped with a warning naming it, and its
+    name is kept in ``ignored_properties``.
+    """
+    changes: dict[str, Any] = {}
+    properties = dict(settings.properties)
+    ignored = list(settings.ignored_properties)
+    seen: set[str] = set()
+
+    for key, value in _split_pairs(text, form=form):
+        name = key.lower()
+        if name in seen:
+            raise ConfigurationError(
+                f"invalid {form}: property {key} appears twice; give each property once"
+            )
+        seen.add(name)
+
+        if name == "servername":
+            host, instance, port = split_server(value, separators=":")
+            changes["server"] = host
+            if instance:
+                changes["instance"] = instance
+            if port is not None:
+                changes["port"] = port
+        elif name == "instancename":
+            changes["instance"] = value or None
+        elif name in ("portnumber", "port"):
+            changes["port"] = _parse_port(value, source=f"{key}={value}")
+        elif name in ("databasename", "database"):
+            changes["database"] = value or None
+        elif name in ("user", "username"):
+            changes["user"] = value or None
+        elif name == "password":
+            changes["password"] = value
+        elif name == "integratedsecurity":
+            changes["integrated_security"] = _parse_bool(value, key=key)
+        elif name == "encrypt":
+            changes["encrypt"] = _parse_encrypt(value, key=key)
+        elif name == "trustservercertificate":
+            changes["trust_server_certificate"] = _parse_bool(value, key=key)
+        elif name in _JDBC_TO_ODBC:
+            if name == "multisubnetfailover":
+                value = "yes" if _parse_bool(value, key=key) else "no"
+            properties[_JDBC_TO_ODBC[name]] = value
+        else:
+            # NOTE: properties such as loginTimeout or authenticationScheme
+            # have no plain ODBC keyword; they are dropped, not guessed.
+            log.warning("ignoring JDBC property %s: the ODBC driver has no equivalent", key)
+            ignored.append(key)
+
+    return replace(
+        settings,
+        properties=tuple(properties.items()),
+        ignored_properties=tuple(ignored),
+        **changes,
+    )
+
+
+def parse_odbc(text: str) -> ConnectionSettings:
+    pairs = _split_pairs(text, form="ODBC connection string")
+    keywords: dict[str, str] = {}
+    for key, value in pairs:
+        if key.lower() in (existing.lower() for existing in keywords):
+            raise ConfigurationError(
+                f"invalid ODBC connection string: keyword {key} appears twice"
+            )
+        keywords[key] = value
+    return ConnectionSettings(**odbc_keywords(keywords))
+
+
+def odbc_keywords(keywords: Mapping[str, str]) -> dict[str, Any]:
+    """Map ODBC keywords (or SQLAlchemy URL query keys) to settings fields."""
+    settings: dict[str, Any] = {}
+    properties: list[tuple[str, str]] = []
+    for key, value in keywords.items():
+        name = key.lower()
+        if name == "driver":
+            settings["odbc_driver"] = value.strip("{}")
+        elif name in ("server", "address", "addr", "data source"):
+            host, instance, port = split_server(value, separators=",")
+            settings.update(server=host or None, instance=instance, port=port)
+        elif name in ("database", "initial catalog"):
+            settings["database"] = value or None
+        elif name in ("uid", "user id", "user"):
+            settings["user"] = value or None
+        elif name in ("pwd", "password"):
+            settings["password"] = value
+        elif name in ("trusted_connection", "integrated security"):
+            settings["integrated_security"] = _parse_bool(value, key=key)
+        elif name == "encrypt":
+            settings["encrypt"] = _parse_encrypt(value, key=key)
+        elif name == "trustservercertificate":
+            settings["trust_server_certificate"] = _parse_bool(value, key=key)
+        else:
+            properties.append((key, value))
+    settings["properties"] = tuple(properties)
+    return settings
+
+
+def pop_key(query: dict[str, str], wanted: str) -> str | None:
+    for key in list(query):
+        if key.lower() == wanted:
+            return query.pop(key)
+    return None
+
+
+def query_value(value: str | tuple[str, ...]) -> str:
+    return value if isinstance(value, str) else value[-1]

@@ -1,0 +1,351 @@
+"""Connection settings: the parsed form of every connection form, and the URL built from it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from ..errors import ConfigurationError
+from ..quoting import check_name
+from ._drivers import find_odbc_driver
+from ._masking import MASK, mask_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
+
+__all__ = ["DRIVERS", "SERVER_DATABASE", "ConnectionSettings", "Target", "settings_of"]
+
+
+Target: TypeAlias = "str | URL | Engine | ConnectionSettings"
+
+
+DRIVERS = ("pyodbc", "mssql-python")
+
+
+# pyodbc needs the database in the URL: with a host and no database,
+# SQLAlchemy's pyodbc connector reads the host as an ODBC data source name.
+SERVER_DATABASE = "master"
+
+
+_DIALECTS = {"pyodbc": "mssql+pyodbc", "mssql-python": "mssql+mssqlpython"}
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Connection settings (server, database, login, TLS, driver) parsed from any accepted form.
+
+    ``encrypt`` is ``"yes"``, ``"no"``, ``"strict"`` or ``None`` for the
+    driver's default (ODBC Driver 18 encrypts by default). ``properties``
+    contains further ODBC keywords, passed to the driver as given.
+    ``ignored_properties`` names JDBC properties that have no ODBC
+    equivalent and were dropped. The ``repr`` shows the password as ``***``.
+    """
+
+    server: str | None = None
+    port: int | None = None
+    instance: str | None = None
+    database: str | None = None
+    user: str | None = None
+    password: str | None = None
+    integrated_security: bool = False
+    encrypt: str | None = None
+    trust_server_certificate: bool | None = None
+    driver: str = "pyodbc"
+    odbc_driver: str | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+    ignored_properties: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.driver not in DRIVERS:
+            raise ConfigurationError(
+                f"invalid driver {self.driver!r}: expected one of {', '.join(DRIVERS)}"
+            )
+        if self.port is not None and not 0 < self.port < 65536:
+            raise ConfigurationError(f"invalid port {self.port!r}: expected 1 to 65535")
+        if self.encrypt is not None and self.encrypt not in ("yes", "no", "strict"):
+            raise ConfigurationError(
+                f"invalid encrypt setting {self.encrypt!r}: expected 'yes', 'no' or 'strict'"
+            )
+        if self.database is not None:
+            check_name(self.database)
+
+    # -- construction ----------------------------------------------------------
+
+    @classmethod
+    def parse(cls, text: str) -> ConnectionSettings:
+        """Parse a SQLAlchemy URL, a ``jdbc:sqlserver://`` URL or an ODBC connection string.
+
+        Raises :class:`~ontime_db.errors.ConfigurationError` naming the part
+        that could not be read.
+
+        >>> ConnectionSettings.parse(
+        ...     "jdbc:sqlserver://localhost:1433;databaseName=customname;integratedSecurity=true"
+        ... ).describe()
+        'localhost:1433/customname as integrated security'
+        """
+        from ._forms import parse_jdbc, parse_odbc, parse_sqlalchemy_url
+
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigurationError(
+                f"invalid connection text {text!r}: expected a SQLAlchemy URL, a "
+                "jdbc:sqlserver:// URL or an ODBC connection string"
+            )
+        text = text.strip()
+        if text.lower().startswith("jdbc:"):
+            return parse_jdbc(text)
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", text):
+            return cls.from_url(parse_sqlalchemy_url(text))
+        if "=" in text:
+            return parse_odbc(text)
+        raise ConfigurationError(
+            f"cannot read connection text {mask_text(text)!r}: expected a SQLAlchemy URL "
+            "(mssql+pyodbc://...), a jdbc:sqlserver:// URL or an ODBC connection string "
+            "(Driver=...;Server=...;); for a bare server name use --server"
+        )
+
+    @classmethod
+    def from_url(cls, url: URL) -> ConnectionSettings:
+        """Read settings from a SQLAlchemy URL of the ``mssql`` dialect."""
+        from ._forms import odbc_keywords, parse_odbc, pop_key, query_value, split_server
+
+        backend = url.get_backend_name()
+        driver_name = url.get_driver_name()
+        if backend != "mssql":
+            raise ConfigurationError(
+                f"unsupported database URL {url.render_as_string(hide_password=True)!r}: "
+                "ontime_db works with SQL Server only (mssql+pyodbc:// or mssql+mssqlpython://)"
+            )
+        driver = "mssql-python" if driver_name == "mssqlpython" else "pyodbc"
+        if driver_name not in ("pyodbc", "mssqlpython"):
+            raise ConfigurationError(
+                f"unsupported SQL Server driver {driver_name!r} in "
+                f"{url.render_as_string(hide_password=True)!r}: use mssql+pyodbc or "
+                "mssql+mssqlpython"
+            )
+
+        query = {key: query_value(value) for key, value in url.query.items()}
+        odbc_connect = pop_key(query, "odbc_connect")
+        if odbc_connect is not None:
+            return replace(parse_odbc(odbc_connect), driver=driver)
+
+        host, instance, port = split_server(url.host or "", separators=",")
+        settings: dict[str, Any] = {
+            "server": host or None,
+            "instance": instance,
+            "port": url.port or port,
+            "database": url.database or None,
+            "user": url.username,
+            "password": url.password,
+            "driver": driver,
+        }
+        settings.update(odbc_keywords(query))
+        return cls(**settings)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        url: str | None = None,
+        server: str | None = None,
+        database: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        extra: str | None = None,
+        driver: str | None = None,
+        odbc_driver: str | None = None,
+    ) -> ConnectionSettings:
+        """Build settings from command-line options or the admin console's fields.
+
+        ``url`` is any form :meth:`parse` reads; ``server`` is
+        ``host[\\instance][,port]`` (``host:port`` also works). Options given
+        beside ``url`` override the URL's values, as the vendor tool's
+        ``-user`` and ``-password`` do. ``extra`` is the admin console's
+        "extra parameters", JDBC properties such as ``integratedSecurity=true;``.
+
+        Raises :class:`~ontime_db.errors.ConfigurationError` when neither
+        ``url`` nor ``server`` is given, when both are, or when a value is invalid.
+        """
+        from ._forms import apply_jdbc_properties, split_server
+
+        if url and server:
+            raise ConfigurationError(
+                "give either --url or --server, not both: the URL already names the server"
+            )
+        if url:
+            settings = cls.parse(url)
+        elif server:
+            host, instance, port = split_server(server, separators=",:")
+            settings = cls(server=host, instance=instance, port=port)
+        else:
+            raise ConfigurationError(
+                "no server given: pass --url (a jdbc:sqlserver:// URL, an ODBC connection "
+                "string or a SQLAlchemy URL) or --server (for example localhost or "
+                "host\\SQLEXPRESS)"
+            )
+
+        if extra:
+            settings = apply_jdbc_properties(settings, extra)
+        overrides: dict[str, Any] = {
+            "database": database,
+            "user": user,
+            "password": password,
+            "driver": driver,
+            "odbc_driver": odbc_driver,
+        }
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    # -- derived values --------------------------------------------------------
+
+    @property
+    def needs_password(self) -> bool:
+        """Whether a SQL login is named but no password is known yet."""
+        return bool(self.user) and self.password is None and not self.integrated_security
+
+    def with_password(self, password: str) -> ConnectionSettings:
+        """Return a copy with ``password`` set."""
+        return replace(self, password=password)
+
+    def with_database(self, name: str | None) -> ConnectionSettings:
+        """Return a copy that connects to database ``name`` (``None``: the login's default)."""
+        return replace(self, database=name)
+
+    @property
+    def host(self) -> str:
+        """The server as ODBC writes it: ``host`` or ``host\\instance``."""
+        server = self.server or ""
+        return f"{server}\\{self.instance}" if self.instance else server
+
+    def describe(self) -> str:
+        """Return ``server[\\instance][:port]/database as login``, never the password."""
+        place = self.host or "(no server)"
+        if self.port is not None:
+            place += f":{self.port}"
+        login = "integrated security" if self.integrated_security else (self.user or "(no login)")
+        return f"{place}/{self.database or '(default database)'} as {login}"
+
+    def redacted(self) -> str:
+        """Return the SQLAlchemy URL these settings lead to, with the password as ``***``.
+
+        No driver is looked up, so the ODBC driver shows only when it was given.
+        """
+        url = self._build_url(self.odbc_driver, display=True)
+        return url.render_as_string(hide_password=True)
+
+    def to_url(self) -> URL:
+        """Build the SQLAlchemy URL, choosing the installed ODBC driver when none was given.
+
+        Raises :class:`~ontime_db.errors.DriverNotFoundError` when pyodbc
+        cannot be imported or no SQL Server ODBC driver is installed, and
+        :class:`~ontime_db.errors.ConfigurationError` when no server is set.
+        """
+        if not self.server and not self._dsn:
+            raise ConfigurationError(
+                f"no server in the connection settings {self.redacted()!r}: give a server"
+            )
+        if not (self.user or self.integrated_security or self._dsn or self._authentication):
+            # SQLAlchemy's pyodbc dialect would quietly fall back to
+            # Trusted_Connection=Yes, although the settings name no login.
+            raise ConfigurationError(
+                f"no login in the connection settings for {self.describe()}: give a user "
+                "(--user, user=... in a JDBC URL) or integratedSecurity=true"
+            )
+        if self._dsn and self.driver != "pyodbc":
+            raise ConfigurationError(
+                f"the ODBC data source {self._dsn!r} needs the pyodbc driver, "
+                f"not {self.driver}"
+            )
+        odbc_driver = self.odbc_driver
+        if self.driver == "pyodbc" and odbc_driver is None and not self._dsn:
+            odbc_driver = find_odbc_driver()
+        return self._build_url(odbc_driver)
+
+    @property
+    def _dsn(self) -> str | None:
+        return dict((key.lower(), value) for key, value in self.properties).get("dsn")
+
+    @property
+    def _authentication(self) -> str | None:
+        return dict((key.lower(), value) for key, value in self.properties).get("authentication")
+
+    def _build_url(self, odbc_driver: str | None, *, display: bool = False) -> URL:
+        from sqlalchemy.engine import URL
+
+        query: dict[str, str] = {}
+        if self.driver == "pyodbc" and odbc_driver:
+            query["driver"] = odbc_driver
+        if self.encrypt is not None:
+            query["Encrypt"] = self.encrypt
+        if self.trust_server_certificate is not None:
+            query["TrustServerCertificate"] = "yes" if self.trust_server_certificate else "no"
+        if self.integrated_security and self.driver == "mssql-python":
+            # SQLAlchemy's pyodbc dialect adds Trusted_Connection=Yes itself
+            # when the URL has no user name; its mssql-python dialect does not.
+            query["Trusted_Connection"] = "yes"
+        query.update(self.properties)
+
+        if self._dsn:
+            # A data source name carries the server itself; SQLAlchemy passes
+            # odbc_connect to the driver unchanged.
+            odbc_connect = self._odbc_string(mask_password=display)
+            return URL.create(_DIALECTS[self.driver], query={"odbc_connect": odbc_connect})
+        return URL.create(
+            _DIALECTS[self.driver],
+            username=None if self.integrated_security else self.user,
+            password=None if self.integrated_security else self.password,
+            host=self.host or None,
+            port=self.port,
+            database=self.database or (None if display else SERVER_DATABASE),
+            query=query,
+        )
+
+    def _odbc_string(self, *, mask_password: bool = False) -> str:
+        parts = [f"{key}={_odbc_quote(value)}" for key, value in self.properties]
+        if self.database:
+            parts.append(f"Database={_odbc_quote(self.database)}")
+        if self.integrated_security:
+            parts.append("Trusted_Connection=yes")
+        elif self.user:
+            parts.append(f"UID={_odbc_quote(self.user)}")
+            if self.password is not None:
+                secret = MASK if mask_password else _odbc_quote(self.password)
+                parts.append(f"PWD={secret}")
+        return ";".join(parts)
+
+    # -- masking ---------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        shown = []
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name == "password" and value is not None:
+                shown.append(f"password='{MASK}'")
+            else:
+                shown.append(f"{field.name}={value!r}")
+        return f"ConnectionSettings({', '.join(shown)})"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def _odbc_quote(value: str) -> str:
+    if ";" in value or value.startswith("{") or "}" in value:
+        return "{" + value.replace("}", "}}") + "}"
+    return value
+
+
+def settings_of(target: Target) -> ConnectionSettings:
+    from sqlalchemy.engine import URL, Engine
+
+    if isinstance(target, ConnectionSettings):
+        return target
+    if isinstance(target, Engine):
+        return ConnectionSettings.from_url(target.url)
+    if isinstance(target, URL):
+        return ConnectionSettings.from_url(target)
+    if isinstance(target, str):
+        return ConnectionSettings.parse(target)
+    raise ConfigurationError(
+        f"invalid connection target of type {type(target).__name__}: expected a URL "
+        "string, sqlalchemy.URL, sqlalchemy.Engine or ConnectionSettings"
+    )
