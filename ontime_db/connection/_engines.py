@@ -159,8 +159,20 @@ def _create_engine(target: Target, *, database: str | None, autocommit: bool) ->
             f"the driver for {url.render_as_string(hide_password=True)!r} cannot be "
             f"loaded ({error}). {hint}"
         ) from error
+    _disable_driver_pooling(engine)
     log.info("engine for %s", describe(url))
     return engine
+
+
+def _disable_driver_pooling(engine: Engine) -> None:
+    # pyodbc turns on the ODBC driver manager's own connection pooling by
+    # default, so a connection that NullPool closes stays open in the driver
+    # manager and keeps its session in the database (see SQLAlchemy's mssql
+    # dialect documentation, "Pyodbc Pooling / connection close behavior").
+    # NOTE: the setting is process-wide and counts only before pyodbc's first
+    # connection in the process; mssql-python's own pooling is left as it is.
+    if engine.dialect.driver == "pyodbc" and engine.dialect.dbapi is not None:
+        setattr(engine.dialect.dbapi, "pooling", False)  # noqa: B010 (not in the DB-API type)
 
 
 def _settings_url(settings: ConnectionSettings, database: str | None) -> URL:

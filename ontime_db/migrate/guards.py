@@ -38,6 +38,10 @@ def start_guard(start: SchemaVersion | None, database: str | None) -> str:
     the audit table. With ``database`` the current database must have that
     name. The batch first turns NOEXEC off, so a script run again in the
     session where an earlier run stopped checks the database again.
+
+    NOTE: a database whose version only Flyway's history table records (no
+    ``alembic_version``, no extended properties) fails this check, although
+    an online ``migrate`` would baseline it from that history.
     """
     expected = "an empty database" if start is None else f"a database at schema version {start}"
     state = "is empty" if start is None else f"is at schema version {start}"
@@ -100,6 +104,11 @@ def transaction_guard(previous: SchemaVersion | None, version: SchemaVersion) ->
     Under ``SET XACT_ABORT ON`` a run-time error rolls the whole transaction
     back and ends the batch, so ``@@TRANCOUNT`` 0 after a batch of a
     transactional migration means that batch failed.
+
+    NOTE: XACT_ABORT does not cover compile errors such as a syntax error,
+    which leave the transaction open, so this check passes after them; and a
+    migration that runs in autocommit mode has no transaction to check. Only
+    ``sqlcmd -b`` stops the script at those errors.
     """
     state = "empty" if previous is None else f"at schema version {previous}"
     message = (

@@ -32,10 +32,10 @@ def render_sql(
     the version extended properties and the audit row. Running the script
     therefore leaves the database as an online ``migrate`` would.
 
-    The script checks itself: its first batch (after ``USE`` when
-    ``database`` is given) stops unless the database is at ``from_version``
-    (empty when that is ``None``), each migration starts with a check that
-    ``alembic_version`` contains the previous version, and each batch of a
+    The script checks itself. Its first batch (after ``USE`` when
+    ``database`` is given) stops unless the database is at ``from_version``,
+    or empty when that is ``None``. Each migration starts with a check that
+    ``alembic_version`` contains the previous version. Each batch of a
     transactional migration is followed by a check that its transaction is
     still open. A failed check raises error 50000 and sets ``NOEXEC`` on, so
     no later batch runs, also in SSMS without ``sqlcmd -b``.
@@ -73,9 +73,10 @@ def _header(start: SchemaVersion | None, target: SchemaVersion, database: str | 
     origin = "an empty database" if start is None else f"schema version {start}"
     lines = [
         f"-- ontime_db migration script: from {origin} to {target}.",
-        "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE`. Each migration",
-        "-- commits on its own. A failed check or migration raises an error and sets",
-        "-- NOEXEC on, so the batches after it are compiled but not run.",
+        "-- Review it, then run it in SSMS or with `sqlcmd -x -b -i FILE`; -x turns off",
+        "-- sqlcmd variables, which would change names that contain their syntax. Each",
+        "-- migration commits on its own. A failed check or migration raises an error and",
+        "-- sets NOEXEC on, so the batches after it are compiled but not run.",
         "",
     ]
     if database is not None:

@@ -70,9 +70,10 @@ def _file_batches(path: Path, *, database: str | None) -> list[str]:
 
 
 HEADER_NOTE = (
-    "-- Review it, then run it in SSMS or with `sqlcmd -b -i FILE`. Each migration\n"
-    "-- commits on its own. A failed check or migration raises an error and sets\n"
-    "-- NOEXEC on, so the batches after it are compiled but not run."
+    "-- Review it, then run it in SSMS or with `sqlcmd -x -b -i FILE`; -x turns off\n"
+    "-- sqlcmd variables, which would change names that contain their syntax. Each\n"
+    "-- migration commits on its own. A failed check or migration raises an error and\n"
+    "-- sets NOEXEC on, so the batches after it are compiled but not run."
 )
 
 NOT_RUN = "The batches after this one are compiled but not run."

@@ -325,15 +325,6 @@ def test_lock_takes_bound_parameter() -> None:
 # -- gaps in other parts' builders ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "migrate.offline.render_sql tells the reader to run the script with "
-        "`sqlcmd -b -i FILE`; sqlcmd replaces $(name) everywhere, also inside [..] "
-        "and N'..', so a database called $(Db) becomes another name. The header "
-        "should recommend `sqlcmd -x -b -i FILE` (-x turns variable substitution off)"
-    ),
-)
 def test_offline_header_sqlcmd_variables() -> None:
     script = render_sql(from_version=NEWEST, database="$(Db)")
     assert "sqlcmd -x -b -i FILE" in script

@@ -210,7 +210,8 @@ class EngineRecorder:
 
     def __call__(self, url: URL, **options: Any) -> Any:
         self.calls.append((url, options))
-        return types.SimpleNamespace(url=url, dispose=lambda: None)
+        dialect = types.SimpleNamespace(driver="pyodbc", dbapi=None)
+        return types.SimpleNamespace(url=url, dialect=dialect, dispose=lambda: None)
 
 
 @pytest.fixture

@@ -87,6 +87,8 @@ class FakeDriver:
     def __init__(self) -> None:
         self.connections: list[FakeConnection] = []
         self.fail = False
+        # pyodbc's default: the driver manager pools connections.
+        self.pooling = True
 
     def connect(self, connection_string: str, **options: Any) -> FakeConnection:
         if self.fail:
@@ -133,6 +135,11 @@ def test_scope_leaves_no_session(driver: FakeDriver) -> None:
         assert driver.open_sessions == 0
     assert len(driver.connections) == 3
     assert driver.open_sessions == 0
+
+
+def test_driver_pooling_turned_off(driver: FakeDriver) -> None:
+    engine_for(settings(), database="master")
+    assert driver.pooling is False
 
 
 def test_engine_for_not_pooled(driver: FakeDriver) -> None:

@@ -115,7 +115,7 @@ def test_validate_ignore_pending_flag() -> None:
 
 
 def _bench_fake() -> Any:
-    """Load the recording fake DB-API of bench/bench_migrate.py; it answers as a database would."""
+    """Load the recording fake DB-API of bench/bench_migrate.py, which replies as a database."""
     path = Path(__file__).resolve().parents[2] / "bench" / "bench_migrate.py"
     spec = importlib.util.spec_from_file_location("bench_migrate_fake", path)
     assert spec is not None and spec.loader is not None
@@ -146,9 +146,9 @@ def test_failed_migration_report(
 ) -> None:
     """The CLI names what was applied, what failed and where, the version, and the rollback.
 
-    A recording fake DB-API stands in for the server and raises SQL Server's
-    error 208 for the failing batch as pyodbc formats it; the backup is
-    replaced by a record. This checks the report, not SQL Server.
+    A recording fake DB-API replaces the server. It raises SQL Server's error
+    208 for the failing batch in pyodbc's format, and the backup is replaced
+    by a record. This checks the report, not SQL Server.
     """
     bench = _bench_fake()
     bench.DATABASE_STATE.version = "26.0"

@@ -1,6 +1,6 @@
 """No connection of this process stays open in a database when the upgrade renames it.
 
-A fake DB-API module counts the connections SQLAlchemy opens and closes; the
+A fake DB-API module counts the connections SQLAlchemy opens and closes. The
 rename itself is replaced by a function that records how many are still open
 when it is called. This checks what the library does with its own
 connections. It proves nothing about SQL Server, which rejects a rename of a
