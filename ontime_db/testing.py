@@ -56,14 +56,19 @@ SKIP_REASON = (
 )
 
 
-class ServerNotReadyError(RuntimeError):
-    """The SQL Server container did not answer a query within the timeout."""
+DOCKER_HINT = "Check `docker compose logs mssql` (the image needs 2 GB of memory)."
+URL_HINT = f"Check that {URL_VARIABLE} names a running server and a valid login."
 
-    def __init__(self, service: str, seconds: float, last_error: str) -> None:
+
+class ServerNotReadyError(RuntimeError):
+    """The SQL Server did not answer a query within the timeout."""
+
+    def __init__(
+        self, service: str, seconds: float, last_error: str, *, hint: str = DOCKER_HINT
+    ) -> None:
         super().__init__(
             f"SQL Server service {service!r} did not answer `SELECT 1` within "
-            f"{seconds:.0f} seconds; last error: {last_error}. "
-            "Check `docker compose logs mssql` (the image needs 2 GB of memory)."
+            f"{seconds:.0f} seconds; last error: {last_error}. {hint}"
         )
         self.service = service
         self.seconds = seconds
@@ -113,6 +118,7 @@ def wait_until_ready(
     service: str = SERVICE,
     timeout: float = READY_TIMEOUT_SECONDS,
     pause: float = 2.0,
+    hint: str = DOCKER_HINT,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> float:
@@ -129,7 +135,9 @@ def wait_until_ready(
         except Exception as error:  # any failure means "not ready yet"
             waited = clock() - started
             if waited >= timeout:
-                raise ServerNotReadyError(service, waited, str(error)) from error
+                # The chained driver error would repeat the connection
+                # arguments in pytest's traceback; its text is in the message.
+                raise ServerNotReadyError(service, waited, str(error), hint=hint) from None
             sleep(pause)
         else:
             return clock() - started
@@ -145,10 +153,19 @@ def mssql_url(request: pytest.FixtureRequest) -> URL:
     from sqlalchemy import make_url
     from sqlalchemy.engine import URL
 
+    from sqlalchemy.exc import ArgumentError
+
     configured = os.environ.get(URL_VARIABLE)
     if configured:
-        url = make_url(configured)
-        _wait_for(url, service=url.host or "server")
+        try:
+            url = make_url(configured)
+        except ArgumentError:
+            raise pytest.UsageError(
+                f"{URL_VARIABLE} is not a SQLAlchemy URL; expected for example "
+                "mssql+pyodbc://sa:PASSWORD@localhost:1433/master"
+                "?driver=ODBC+Driver+18+for+SQL+Server&TrustServerCertificate=yes"
+            ) from None
+        _wait_for(url, service=url.host or "server", hint=URL_HINT)
         return url
 
     if not docker_engine_running():
@@ -186,7 +203,7 @@ def docker_compose_project_name() -> str:
     return "ontime_db_tests"
 
 
-def _wait_for(url: URL, *, service: str) -> None:
+def _wait_for(url: URL, *, service: str, hint: str = DOCKER_HINT) -> None:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url, pool_pre_ping=True)
@@ -196,7 +213,7 @@ def _wait_for(url: URL, *, service: str) -> None:
             connection.execute(text("SELECT 1")).scalar_one()
 
     try:
-        waited = wait_until_ready(check, service=service)
+        waited = wait_until_ready(check, service=service, hint=hint)
     finally:
         engine.dispose()
     log.info("SQL Server %s answered after %.1f s", service, waited)

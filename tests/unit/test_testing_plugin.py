@@ -49,6 +49,25 @@ def test_wait_until_ready_names_service_and_seconds() -> None:
     )
     assert caught.value.service == "mssql"
     assert caught.value.seconds == 12.0
+    assert caught.value.__cause__ is None
+
+
+def test_wait_until_ready_url_hint() -> None:
+    clock = FakeClock()
+
+    def check() -> None:
+        raise ConnectionError("login failed")
+
+    with pytest.raises(testing.ServerNotReadyError) as caught:
+        testing.wait_until_ready(
+            check, service="db1", timeout=2, pause=2, hint=testing.URL_HINT,
+            clock=clock, sleep=clock.sleep,
+        )
+    assert str(caught.value) == (
+        "SQL Server service 'db1' did not answer `SELECT 1` within 2 seconds; "
+        "last error: login failed. Check that ONTIME_DB_TEST_URL names a running "
+        "server and a valid login."
+    )
 
 
 def test_server_available_with_url(monkeypatch: pytest.MonkeyPatch) -> None:
