@@ -152,7 +152,6 @@ def mssql_url(request: pytest.FixtureRequest) -> URL:
     """SQLAlchemy URL of the live server's ``master`` database."""
     from sqlalchemy import make_url
     from sqlalchemy.engine import URL
-
     from sqlalchemy.exc import ArgumentError
 
     configured = os.environ.get(URL_VARIABLE)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from ._masking import mask_text
+from ._masking import contains_password_key, is_password_key, text_before_password
 from ._settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "apply_jdbc_properties",
+    "jdbc_property_changes",
     "odbc_keywords",
     "parse_jdbc",
     "parse_odbc",
@@ -65,43 +66,68 @@ def parse_sqlalchemy_url(text: str) -> URL:
         return make_url(text)
     except (exc.ArgumentError, ValueError) as error:
         raise ConfigurationError(
-            f"invalid SQLAlchemy URL {mask_text(text)!r}: expected "
+            f"invalid SQLAlchemy URL {text_before_password(text)!r}: expected "
             "mssql+pyodbc://user:password@host[:port]/database?driver=..."
         ) from error
+
+
+# How to write a password that contains ';' or '}'. Braces quote a value
+# in both forms, and a '}' inside them is doubled: Microsoft's JDBC driver
+# reads '}}' so from version 8.4 on ("Escaping values in the connection URL"
+# in "Building the connection URL"), and ODBC passes a braced value with ';'
+# intact to the driver (SQLDriverConnect, "Comments", ODBC API reference).
+# NOTE: the ODBC rule that '}}' inside braces is one '}' is taken from the
+# MS-ODBCSTR grammar as SQLAlchemy's pyodbc dialect and mssql-python apply
+# it, not from a Microsoft page read for this code.
+_BRACES_ADVICE = (
+    "If the password contains ';' or '}}', write it in braces as {key}={{...}} and "
+    "double each '}}' in it: the password a;b}}c is written {key}={{a;b}}}}c}}"
+)
+
+
+_NOT_SHOWN = "The text is not shown because it contains a password"
 
 
 def _split_pairs(text: str, *, form: str) -> list[tuple[str, str]]:
     """Split ``key=value;key={va;lue}`` into pairs; braces quote a value, ``}}`` is ``}``.
 
-    ``}}`` inside braces is the ODBC rule. Microsoft's JDBC driver documents
-    that a braced value cannot contain braces, so no valid JDBC URL has
-    ``}}`` there and the same reader serves both forms.
+    When ``text`` contains a password key, an error never shows a part of
+    the text, because a password written without braces may continue past
+    its ``;``. The error names the property the bad part follows instead.
     """
+    secret = contains_password_key(text)
     pairs: list[tuple[str, str]] = []
+    # The key of an earlier password whose value had no braces: a ';' in
+    # that password splits it, and its rest shows up as a bad part later.
+    unbraced_password: str | None = None
     position = 0
     while position < len(text):
         end_key = text.find("=", position)
         next_semicolon = text.find(";", position)
         if end_key == -1 or (next_semicolon != -1 and next_semicolon < end_key):
-            chunk = text[position : next_semicolon if next_semicolon != -1 else len(text)]
-            if chunk.strip():
-                raise ConfigurationError(
-                    f"invalid {form}: {chunk.strip()!r} is not a key=value pair"
+            end = next_semicolon if next_semicolon != -1 else len(text)
+            chunk = text[position:end].strip()
+            if chunk:
+                previous = pairs[-1][0] if pairs else None
+                raise _not_a_pair(
+                    chunk,
+                    form=form,
+                    secret=secret,
+                    previous=previous,
+                    unbraced_password=unbraced_password,
                 )
-            position = (next_semicolon if next_semicolon != -1 else len(text)) + 1
+            position = end + 1
             continue
 
         key = text[position:end_key].strip()
         position = end_key + 1
-        if text[position:position + 1] == "{":
+        braced = text[position : position + 1] == "{"
+        if braced:
             value, position = _read_braced(text, position + 1, key=key, form=form)
             rest = text.find(";", position)
             trailing = text[position : rest if rest != -1 else len(text)]
             if trailing.strip():
-                raise ConfigurationError(
-                    f"invalid {form}: unexpected {trailing.strip()!r} after the braced "
-                    f"value of {key}"
-                )
+                raise _text_after_braces(trailing.strip(), key=key, form=form, secret=secret)
             position = (rest if rest != -1 else len(text)) + 1
         else:
             rest = text.find(";", position)
@@ -109,8 +135,51 @@ def _split_pairs(text: str, *, form: str) -> list[tuple[str, str]]:
             position = (rest if rest != -1 else len(text)) + 1
         if not key:
             raise ConfigurationError(f"invalid {form}: a property has no name")
+        if is_password_key(key):
+            unbraced_password = None if braced else key
         pairs.append((key, value))
     return pairs
+
+
+def _not_a_pair(
+    chunk: str,
+    *,
+    form: str,
+    secret: bool,
+    previous: str | None,
+    unbraced_password: str | None,
+) -> ConfigurationError:
+    if not secret:
+        return ConfigurationError(f"invalid {form}: {chunk!r} is not a key=value pair")
+    if unbraced_password is not None:
+        return ConfigurationError(
+            f"invalid {form}: the text after '{unbraced_password}=' has a ';' that is not "
+            "inside braces, and the part after that ';' is not a key=value pair. "
+            + _BRACES_ADVICE.format(key=unbraced_password)
+            + f"; otherwise remove that part. {_NOT_SHOWN}"
+        )
+    where = "its first part" if previous is None else f"the part after property {previous}"
+    return ConfigurationError(
+        f"invalid {form}: {where} is not a key=value pair; remove it or write it as "
+        f"key=value. {_NOT_SHOWN}"
+    )
+
+
+def _text_after_braces(
+    trailing: str, *, key: str, form: str, secret: bool
+) -> ConfigurationError:
+    if not secret:
+        return ConfigurationError(
+            f"invalid {form}: unexpected {trailing!r} after the braced value of {key}"
+        )
+    if is_password_key(key):
+        return ConfigurationError(
+            f"invalid {form}: the braced value of {key} ends at a '}}' that is followed by "
+            f"more text before the next ';'. {_BRACES_ADVICE.format(key=key)}. {_NOT_SHOWN}"
+        )
+    return ConfigurationError(
+        f"invalid {form}: unexpected text after the braced value of {key}. {_NOT_SHOWN}"
+    )
 
 
 def _read_braced(text: str, position: int, *, key: str, form: str) -> tuple[str, int]:

@@ -143,12 +143,25 @@ def _version_checks(start: SchemaVersion) -> list[str]:
         "    SELECT @ontime_db_minor = CAST(ep.value AS nvarchar(20)) "
         f"FROM sys.extended_properties AS ep WHERE ep.class = {_SCHEMA_CLASS} "
         f"AND ep.major_id = SCHEMA_ID(N'api') AND ep.name = {minor};",
-        f"    IF ISNULL(TRY_CONVERT(int, @ontime_db_major), -1) <> {start.major} "
-        f"OR ISNULL(TRY_CONVERT(int, @ontime_db_minor), -1) <> {start.minor}",
+        f"    IF {_whole_number('@ontime_db_major')} <> {start.major} "
+        f"OR {_whole_number('@ontime_db_minor')} <> {start.minor}",
         "        SET @ontime_db_found = N'the api schema records version ' "
         "+ ISNULL(@ontime_db_major, N'(none)') + N'.' + ISNULL(@ontime_db_minor, N'(none)');",
         "END",
     ]
+
+
+def _whole_number(variable: str) -> str:
+    # TRY_CONVERT is a keyword only from database compatibility level 110, and
+    # SQL Server 2016 to 2022 still run databases at level 100 (ALTER DATABASE
+    # compatibility level), so the digits are checked with LIKE instead. The
+    # binary collation limits [0-9] to ASCII digits, and a CAST of at most 18
+    # of them into bigint cannot fail.
+    trimmed = f"LTRIM(RTRIM({variable}))"
+    return (
+        f"CASE WHEN {trimmed} COLLATE Latin1_General_BIN2 NOT LIKE N'%[^0-9]%' "
+        f"AND LEN({trimmed}) BETWEEN 1 AND 18 THEN CAST({trimmed} AS bigint) ELSE -1 END"
+    )
 
 
 def _empty_checks() -> list[str]:

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
 
@@ -29,29 +30,67 @@ log = logging.getLogger(__name__)
 
 UseChoice = Literal["keep", "retarget", "reject"]
 
-# One match consumes plain text, complete strings and quoted identifiers, line
-# comments and ordinary newlines. It stops only where the loop has work. That
-# is a block comment (they nest, which a pattern cannot follow), an
-# unterminated quote, or a newline whose next line starts with GO or a sqlcmd
-# command. A carriage return without a line feed before a GO, and GO after
-# white space other than spaces and tabs, also stop it, so the loop rejects them.
-# After "GO", an identifier character makes a word such as GOTO or gone_at
-# instead of a separator. The possessive repeat (Python 3.11+) keeps the
-# engine from storing a backtracking point per token; 3.10 gets the same
-# result more slowly.
-_PLAIN = (
-    r"""(?:[^'"\[\-/\n\r]+"""
-    r"""|'[^']*(?:''[^']*)*'"""
-    r'''|"[^"]*(?:""[^"]*)*"'''
-    r"""|\[[^\]]*(?:\]\][^\]]*)*\]"""
-    r"""|--[^\n]*|-|/(?!\*)"""
-    r"""|\r(?![^\S\n]*[gG][oO](?![\w@#$]))"""
-    r"""|\n(?![^\S\n]*[gG][oO](?![\w@#$])|[ \t]*(?::[A-Za-z]|!!)))"""
-)
-_SCAN = re.compile(_PLAIN + ("*+" if sys.version_info >= (3, 11) else "*"))
+# A plain token is text that the loop never visits: a run of ordinary
+# characters, a complete string or quoted identifier, a line comment, a lone
+# "-" or "/", or a newline. A newline or carriage return is a stop, not a
+# token, when the next line starts with GO or a sqlcmd command, and so is a
+# carriage return without a line feed before a GO, so the loop rejects it.
+# GO after white space other than spaces and tabs also stops the scan. After
+# "GO", an identifier character makes a word such as GOTO or gone_at instead
+# of a separator. A block comment is a stop because comments nest, which a
+# pattern cannot follow. A quote is a stop when its string is unterminated or
+# contains more doubled quotes than ``limit``; skip_quoted then reads it. The
+# "(?!')" after a closing quote keeps a match from ending between the two
+# quotes of a doubled quote.
+def _plain_token(limit: int) -> str:
+    return (
+        r"""(?:[^'"\[\-/\n\r]+"""
+        rf"""|'[^']*(?:''[^']*){{0,{limit}}}'(?!')"""
+        rf'''|"[^"]*(?:""[^"]*){{0,{limit}}}"(?!")'''
+        rf"""|\[[^\]]*(?:\]\][^\]]*){{0,{limit}}}\](?!\])"""
+        r"""|--[^\n]*|-|/(?!\*)"""
+        r"""|\r(?![^\S\n]*[gG][oO](?![\w@#$]))"""
+        r"""|\n(?![^\S\n]*[gG][oO](?![\w@#$])|[ \t]*(?::[A-Za-z]|!!)))"""
+    )
+
+
+# Python's re keeps a backtracking point for each repetition of a group
+# (about 180 bytes each on CPython 3.10 and 3.11), so an unbounded "*" over a
+# 10 MB batch without GO takes more than 1 GB. Every repeat of a group here is
+# therefore bounded by _REPEAT_LIMIT, and the loop resumes where a bounded
+# match ended. A possessive repeat ("*+") keeps no such points, but CPython
+# 3.11.0 to 3.11.4 return wrong match ends for it when the repeated group can
+# backtrack, as this one can: on 3.11.2 the scan runs past the newline before a
+# GO. CPython fixed this in 3.11.5 (python/cpython gh-106052, "fix the matching
+# of possessive quantifiers in the case of a subpattern containing
+# backtracking"), and 3.12.0 contains the fix.
+_REPEAT_LIMIT = 1000
+_POSSESSIVE_WORKS = sys.version_info >= (3, 11, 5)
+
+
+@dataclass(frozen=True)
+class _Scanner:
+    """The patterns of one scan: ``plain`` takes a run of plain tokens, ``token`` one token."""
+
+    plain: re.Pattern[str]
+    token: re.Pattern[str]
+    possessive: bool
+
+
+def _compile_scanner(*, possessive: bool, limit: int = _REPEAT_LIMIT) -> _Scanner:
+    """Compile the scan patterns; ``possessive`` needs CPython 3.11.5 or later."""
+    token = _plain_token(limit)
+    repeat = "*+" if possessive else f"{{0,{limit}}}"
+    return _Scanner(
+        plain=re.compile(token + repeat), token=re.compile(token), possessive=possessive
+    )
+
+
+_SCANNER = _compile_scanner(possessive=_POSSESSIVE_WORKS)
 # White space and line comments: what a batch without code consists of, apart
-# from block comments, which the loop skips itself.
-_NO_CODE = re.compile(r"(?:\s+|--[^\n]*)*")
+# from block comments, which the loop skips itself. The repeat is bounded for
+# the reason given above, and _blank_end resumes it.
+_BLANK = re.compile(rf"(?:\s+|--[^\n]*){{0,{_REPEAT_LIMIT}}}")
 # Microsoft's GO page (https://learn.microsoft.com/sql/t-sql/language-elements/sql-server-utilities-statements-go)
 # states only that no statement may share the GO line, that comments may, and
 # that the count is a positive integer. It does not state which white space
@@ -69,13 +108,31 @@ _GO_TAIL = re.compile(r"[ \t]*(?P<count>-?[0-9]+)?[ \t]*(?:--[^\n]*)?\r?(?:\n|\Z
 _MAX_REPEAT = 2**31 - 1
 
 
+def _blank_end(text: str, start: int, end: int) -> int:
+    """Return where the white space and line comments from ``start`` end, at most ``end``."""
+    position = start
+    while True:
+        reached = _BLANK.match(text, position, end)
+        if reached is None or reached.end() == position:
+            return position
+        position = reached.end()
+
+
 class _Splitter:
     """The state of one pass over one script; ``run`` returns the batches."""
 
-    def __init__(self, text: str, *, file: str | None, substitution: Substitution) -> None:
+    def __init__(
+        self,
+        text: str,
+        *,
+        file: str | None,
+        substitution: Substitution,
+        scanner: _Scanner = _SCANNER,
+    ) -> None:
         self.text = text
         self.file = file
         self.substitution = substitution
+        self.scanner = scanner
         self.lines = LineCounter(text)
         self.batches: list[tuple[str, int, int]] = []  # (text, line, repeat)
         # End of the last block comment that only comments and white space
@@ -95,8 +152,7 @@ class _Splitter:
         # Block comments never reach this check, so white space and line
         # comments are all that an empty batch may contain here.
         if not self.has_code:
-            blank = _NO_CODE.match(self.text, self.code_checked, end)
-            self.has_code = blank is None or blank.end() < end
+            self.has_code = _blank_end(self.text, self.code_checked, end) < end
         self.code_checked = max(self.code_checked, end)
 
     def _flush_chunk(self, end: int) -> None:
@@ -120,12 +176,18 @@ class _Splitter:
     def run(self) -> list[tuple[str, int, int]]:
         text = self.text
         end = len(text)
+        plain, token = self.scanner.plain, self.scanner.token
         position = self._line_start(0)
         while position < end:
-            plain = _SCAN.match(text, position)
-            stop = plain.end() if plain is not None else position
+            run = plain.match(text, position)
+            stop = run.end() if run is not None else position
             if stop >= end:
                 break
+            if token.match(text, stop) is not None:
+                # The repeat limit ended the match, not text that needs the loop.
+                position = stop
+                continue
+
             self._note_code(stop)
             if text[stop] == "\n":
                 position = self._line_start(stop + 1)
@@ -134,9 +196,9 @@ class _Splitter:
             elif text.startswith("/*", stop):
                 position = self._block_comment(stop)
             else:
-                # The quote that stopped the match has no end.
-                skip_quoted(text, stop, file=self.file, lines=self.lines)
-                position = stop + 1
+                # A quote whose string or identifier has no end (skip_quoted
+                # raises), or has more doubled quotes than one match takes.
+                position = skip_quoted(text, stop, file=self.file, lines=self.lines)
 
         self._note_code(end)
         self._end_batch(end, repeat=1)

@@ -28,6 +28,13 @@ the RETURN, so such a caller could never read the code. Reading the old
 database's version happens before the TRY block, so an old database that
 is offline or unreadable still reaches the caller as an error.
 
+Each procedure is defined in two batches: a stub is created when it is
+missing, and ALTER PROCEDURE then gives it its body. CREATE OR ALTER would
+need SQL Server 2016 SP1, but OnTime's bundled SQL Server Express 2016 may
+run without a service pack. ALTER keeps the permissions granted on a
+procedure, which DROP and CREATE would lose. The stub takes no parameters,
+so a call with @olddb fails with an error if the ALTER batch did not run.
+
 The old database's name goes into the dynamic SQL only as QUOTENAME(@olddb),
 so names such as ontimems.9.3, my db, we]ird or O'Hare stay one name. SET
 IDENTITY_INSERT runs inside each dynamic batch, so SQL Server turns it off
@@ -36,7 +43,10 @@ again when that batch ends, even after an error.
 SET ANSI_NULLS ON;
 SET QUOTED_IDENTIFIER ON;
 GO
-CREATE OR ALTER PROCEDURE dbo.UPGRADE_9_3
+IF OBJECT_ID(N'dbo.UPGRADE_9_3', N'P') IS NULL
+    EXEC (N'CREATE PROCEDURE dbo.UPGRADE_9_3 AS RETURN 0;');
+GO
+ALTER PROCEDURE dbo.UPGRADE_9_3
     @olddb sysname
 AS
 BEGIN
@@ -175,7 +185,10 @@ SET @rows = @rows + @@ROWCOUNT;';
     RETURN 0;
 END;
 GO
-CREATE OR ALTER PROCEDURE dbo.UPGRADE_15_0
+IF OBJECT_ID(N'dbo.UPGRADE_15_0', N'P') IS NULL
+    EXEC (N'CREATE PROCEDURE dbo.UPGRADE_15_0 AS RETURN 0;');
+GO
+ALTER PROCEDURE dbo.UPGRADE_15_0
     @olddb sysname
 AS
 BEGIN

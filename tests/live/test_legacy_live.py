@@ -200,6 +200,50 @@ def test_procedures_created(server: Engine, new_database: str) -> None:
     assert rows == [("UPGRADE_15_0", True, True), ("UPGRADE_9_3", True, True)]
 
 
+def test_procedures_rerun_keep_grants(server: Engine, new_database: str) -> None:
+    """Running the script again alters the procedures in place: same object, grant kept.
+
+    The script creates a stub and then runs ALTER PROCEDURE, because CREATE OR
+    ALTER needs SQL Server 2016 SP1; ALTER keeps permissions that DROP and
+    CREATE would lose.
+    """
+    catalog = quote_identifier(new_database)
+    run_sql(
+        server,
+        f"USE {catalog}; CREATE ROLE [ontime_upgrade_runner]; "
+        "GRANT EXECUTE ON OBJECT::dbo.UPGRADE_9_3 TO [ontime_upgrade_runner];",
+    )
+    procedure_id = (
+        f"SELECT p.object_id FROM {catalog}.sys.procedures AS p "
+        f"JOIN {catalog}.sys.schemas AS s ON s.schema_id = p.schema_id "
+        "WHERE s.name = N'dbo' AND p.name = N'UPGRADE_9_3'"
+    )
+    before = query(server, procedure_id)
+
+    with server.connect() as connection:
+        connection.exec_driver_sql(f"USE {catalog}")
+        run_file(connection, PROCEDURES)
+
+    after = query(server, procedure_id)
+    assert len(before) == 1
+    assert after == before
+    grants = query(
+        server,
+        "SELECT o.name, dp.permission_name, dp.state_desc, r.name "
+        f"FROM {catalog}.sys.database_permissions AS dp "
+        f"JOIN {catalog}.sys.objects AS o ON o.object_id = dp.major_id "
+        f"JOIN {catalog}.sys.database_principals AS r ON r.principal_id = dp.grantee_principal_id "
+        "WHERE dp.class = 1 AND r.name = N'ontime_upgrade_runner'",
+    )
+    assert grants == [("UPGRADE_9_3", "EXECUTE", "GRANT", "ontime_upgrade_runner")]
+    parameters = query(
+        server,
+        f"SELECT p.name, TYPE_NAME(p.user_type_id) FROM {catalog}.sys.parameters AS p "
+        f"WHERE p.object_id = ({procedure_id})",
+    )
+    assert parameters == [("@olddb", "sysname")]
+
+
 # -- successful copies ----------------------------------------------------------
 
 

@@ -401,6 +401,71 @@ def test_sql_script_runs_at_start_version(
     _assert_newest(database)
 
 
+def test_list_users_keeps_grant(database: Engine, fresh_database_url: URL) -> None:
+    """26.3 alters api.list_users in place: a grant on it survives, and it returns the new columns.
+
+    The migration creates a stub only when the procedure is missing and then
+    runs ALTER PROCEDURE, because CREATE OR ALTER needs SQL Server 2016 SP1.
+    """
+    migrate(fresh_database_url, to="26.2", backup=False)
+    with database.connect() as connection:
+        connection.execute(
+            text(
+                "CREATE ROLE ontime_list_reader; "
+                "GRANT EXECUTE ON OBJECT::api.list_users TO ontime_list_reader;"
+            )
+        )
+    before = _scalar(database, "SELECT OBJECT_ID(N'api.list_users', N'P')")
+
+    migrate(fresh_database_url, to="26.3", backup=False)
+
+    assert before is not None
+    assert _scalar(database, "SELECT OBJECT_ID(N'api.list_users', N'P')") == before
+    assert _rows(
+        database,
+        "SELECT dp.permission_name, dp.state_desc FROM sys.database_permissions AS dp "
+        "WHERE dp.class = 1 AND dp.major_id = OBJECT_ID(N'api.list_users') "
+        "AND dp.grantee_principal_id = DATABASE_PRINCIPAL_ID(N'ontime_list_reader')",
+    ) == [("EXECUTE", "GRANT")]
+    assert _rows(
+        database,
+        "SELECT name FROM sys.dm_exec_describe_first_result_set_for_object("
+        "OBJECT_ID(N'api.list_users'), 0) ORDER BY column_ordinal",
+    ) == [
+        ("user_id",), ("login",), ("display_name",), ("email",), ("time_zone",), ("created_at",)
+    ]
+
+
+def test_sql_script_compatibility_level_100(
+    database: Engine, fresh_database: str, fresh_database_url: URL
+) -> None:
+    """The offline script runs in a database at compatibility level 100.
+
+    SQL Server 2016 to 2022 still run a database at level 100 when it comes
+    from an older server. TRY_CONVERT is no keyword there, so the start check
+    must not use it.
+    """
+    from ontime_db.quoting import quote_identifier
+
+    with database.connect() as connection:
+        connection.execute(
+            text(f"ALTER DATABASE {quote_identifier(fresh_database)} SET COMPATIBILITY_LEVEL = 100")
+        )
+    migrate(fresh_database_url, to="26.2", backup=False)
+    # The online run stamps alembic_version; without it the check reads the
+    # extended properties, which is the branch that converts text to numbers.
+    with database.connect() as connection:
+        connection.execute(text("DROP TABLE dbo.alembic_version"))
+
+    errors = _run_like_ssms(database, render_sql(from_version="26.2", database=fresh_database))
+
+    assert errors == []
+    assert _scalar(
+        database, "SELECT compatibility_level FROM sys.databases WHERE database_id = DB_ID()"
+    ) == 100
+    _assert_newest(database)
+
+
 def test_sql_script_stops_at_wrong_version(
     database: Engine, fresh_database: str, fresh_database_url: URL
 ) -> None:

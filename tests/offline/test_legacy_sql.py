@@ -1,7 +1,7 @@
 """The legacy reference scripts (schemas 9.3 and 15.0, UPGRADE procedures), checked offline.
 
 Each file is split by the project's script engine and each batch is parsed
-with sqlglot's T-SQL dialect. sqlglot cannot parse a CREATE PROCEDURE body
+with sqlglot's T-SQL dialect. sqlglot cannot parse a procedure body
 with IF/BEGIN blocks and TRY/CATCH. For the procedures, the key statements
 are therefore asserted as exact text. The dynamic SQL each procedure builds
 is rendered with an awkward database name and parsed on its own. Whether SQL
@@ -288,7 +288,7 @@ def test_sample_9_3_colors_in_range() -> None:
 
 def procedure_batch(name: str) -> str:
     (text,) = [
-        b for b in batches(PROCEDURES) if b.startswith(f"CREATE OR ALTER PROCEDURE dbo.{name}\n")
+        b for b in batches(PROCEDURES) if b.startswith(f"ALTER PROCEDURE dbo.{name}\n")
     ]
     return text
 
@@ -315,18 +315,53 @@ def render(terms: tuple[str, ...], source: str) -> str:
     return "".join(pieces)
 
 
+def stub_batch(name: str) -> str:
+    """The batch that creates procedure ``name`` as a stub when it is missing."""
+    return (
+        f"IF OBJECT_ID(N'dbo.{name}', N'P') IS NULL\n"
+        f"    EXEC (N'CREATE PROCEDURE dbo.{name} AS RETURN 0;');"
+    )
+
+
 def test_procedures_batches() -> None:
+    """Each procedure is a stub batch, then ALTER PROCEDURE: no CREATE OR ALTER (2016 SP1)."""
     texts = batches(PROCEDURES)
-    assert len(texts) == 3
+    assert len(texts) == 5
     assert texts[0].endswith("SET ANSI_NULLS ON;\nSET QUOTED_IDENTIFIER ON;")
     statements = sqlglot.parse(texts[0], read="tsql")
     assert [type(s) for s in statements] == [exp.Set, exp.Set]
-    assert texts[1].startswith(
-        "CREATE OR ALTER PROCEDURE dbo.UPGRADE_9_3\n    @olddb sysname\nAS\n"
-    )
-    assert texts[2].startswith(
-        "CREATE OR ALTER PROCEDURE dbo.UPGRADE_15_0\n    @olddb sysname\nAS\n"
-    )
+    assert texts[1] == stub_batch("UPGRADE_9_3")
+    assert texts[2].startswith("ALTER PROCEDURE dbo.UPGRADE_9_3\n    @olddb sysname\nAS\n")
+    assert texts[3] == stub_batch("UPGRADE_15_0")
+    assert texts[4].startswith("ALTER PROCEDURE dbo.UPGRADE_15_0\n    @olddb sysname\nAS\n")
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
+def test_procedure_stub_parses(version: Version) -> None:
+    """The stub checks OBJECT_ID for a procedure, and its EXEC text creates one without parameters.
+
+    sqlglot reads the IF but mistakes EXEC for an alias, so the dynamic text
+    is found as the one N'' string that is not an OBJECT_ID argument.
+    """
+    (statement,) = sqlglot.parse(stub_batch(version.procedure), read="tsql")
+    (check,) = statement.find_all(exp.ObjectId)
+    assert (check.this.this, check.expression.this) == (f"dbo.{version.procedure}", "P")
+    texts = [
+        node.this for node in statement.find_all(exp.National) if node.parent is not check
+    ]
+    assert texts == [f"CREATE PROCEDURE dbo.{version.procedure} AS RETURN 0;"]
+    (created,) = sqlglot.parse(texts[0], read="tsql")
+    assert isinstance(created, exp.Create)
+    assert created.args["kind"] == "PROCEDURE"
+    assert created.this.sql("tsql") == f"dbo.{version.procedure}"
+
+
+def test_procedures_found_by_upgrade_planning() -> None:
+    """The upgrade planner reads the procedure names from the stub batches."""
+    from ontime_db.upgrade.legacy import procedures_in_script
+
+    text = PROCEDURES.read_text("utf-8")
+    assert procedures_in_script(text) == ("UPGRADE_9_3", "UPGRADE_15_0")
 
 
 def test_procedure_body_needs_text_checks() -> None:

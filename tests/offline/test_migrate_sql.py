@@ -54,6 +54,8 @@ UNPARSED_STATEMENTS = {
     "CREATE ROLE api_role AUTHORIZATION dbo",
     "GRANT SELECT, EXECUTE ON SCHEMA::api TO api_role",
     "ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON",
+    # sqlglot reads ALTER PROCEDURE only up to the first statement of its body.
+    "ALTER PROCEDURE api.list_users\nAS\nBEGIN\n    SET NOCOUNT ON",
 }
 
 
@@ -98,8 +100,11 @@ BEGIN
 WHERE ep.class = 3 AND ep.major_id = SCHEMA_ID(N'api') AND ep.name = N'compatibility_major';
     SELECT @ontime_db_minor = CAST(ep.value AS nvarchar(20)) FROM sys.extended_properties AS ep \
 WHERE ep.class = 3 AND ep.major_id = SCHEMA_ID(N'api') AND ep.name = N'compatibility_minor';
-    IF ISNULL(TRY_CONVERT(int, @ontime_db_major), -1) <> 26 \
-OR ISNULL(TRY_CONVERT(int, @ontime_db_minor), -1) <> 2
+    IF CASE WHEN LTRIM(RTRIM(@ontime_db_major)) COLLATE Latin1_General_BIN2 NOT LIKE N'%[^0-9]%' \
+AND LEN(LTRIM(RTRIM(@ontime_db_major))) BETWEEN 1 AND 18 THEN CAST(LTRIM(RTRIM(@ontime_db_major)) \
+AS bigint) ELSE -1 END <> 26 OR CASE WHEN LTRIM(RTRIM(@ontime_db_minor)) \
+COLLATE Latin1_General_BIN2 NOT LIKE N'%[^0-9]%' AND LEN(LTRIM(RTRIM(@ontime_db_minor))) \
+BETWEEN 1 AND 18 THEN CAST(LTRIM(RTRIM(@ontime_db_minor)) AS bigint) ELSE -1 END <> 2
         SET @ontime_db_found = N'the api schema records version ' \
 + ISNULL(@ontime_db_major, N'(none)') + N'.' + ISNULL(@ontime_db_minor, N'(none)');
 END
