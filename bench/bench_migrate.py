@@ -174,7 +174,7 @@ class FakeConnection:
 
 def round_trips() -> dict[str, Any]:
     """Count the statements a migrate from an empty database to the newest version sends."""
-    from ontime_db.migrate import load_set, migrate
+    from ontime_db.migration import load_set, migrate
     from ontime_db.script import load
 
     engine = create_engine(
@@ -239,7 +239,7 @@ def generated_chain(folder: Path, count: int) -> Path:
             f"ALTER TABLE dbo.t ADD c{number} int NULL;\nGO\n", "utf-8"
         )
         (folder / "versions" / f"v{number:04d}.py").write_text(
-            "from ontime_db.migrate.runtime import run_script\n"
+            "from ontime_db.migration.runtime import run_script\n"
             f"revision = {version!r}\ndown_revision = {previous!r}\n"
             "branch_labels = None\ndepends_on = None\n"
             f"description = 'step {number}'\nscript = {script!r}\ntransactional = True\n"
@@ -251,7 +251,7 @@ def generated_chain(folder: Path, count: int) -> Path:
 
 
 def offline_rendering(count: int = 1000) -> dict[str, float]:
-    from ontime_db.migrate import plan_migration, render_sql
+    from ontime_db.migration import plan_migration, render_sql
 
     with tempfile.TemporaryDirectory() as temporary:
         folder = generated_chain(Path(temporary) / "set", count)

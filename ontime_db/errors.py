@@ -23,6 +23,7 @@ __all__ = [
     "DatabaseNotFoundError",
     "DirectiveError",
     "DriverNotFoundError",
+    "DriverNotLoadedError",
     "InvalidNameError",
     "InvalidProductVersion",
     "InvalidSchemaVersion",
@@ -353,3 +354,15 @@ class UpgradeProcedureNotFoundError(OnTimeDbError):
 
 class UpgradeCancelledError(UpgradeError):
     """The upgrade was not confirmed, so no step ran."""
+
+
+# -- drivers at connect time --------------------------------------------------
+
+
+class DriverNotLoadedError(ConnectionFailedError, DriverNotFoundError):
+    """The ODBC driver manager could not load the ODBC driver that a connection names.
+
+    ``reason`` is ``"driver missing"``. Raised on connect, for example for
+    unixODBC's "Can't open lib" or Windows' SQLSTATE IM002, so both
+    ``except ConnectionFailedError`` and ``except DriverNotFoundError`` catch it.
+    """

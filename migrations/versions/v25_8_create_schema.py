@@ -7,7 +7,7 @@ Revision ID: 25.8
 Revises: None
 """
 
-from ontime_db.migrate.runtime import run_script
+from ontime_db.migration.runtime import run_script
 
 revision = "25.8"
 down_revision = None

@@ -4,7 +4,7 @@ Revision ID: 26.0
 Revises: 25.8
 """
 
-from ontime_db.migrate.runtime import run_script
+from ontime_db.migration.runtime import run_script
 
 revision = "26.0"
 down_revision = "25.8"

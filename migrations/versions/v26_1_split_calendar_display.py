@@ -4,7 +4,7 @@ Revision ID: 26.1
 Revises: 26.0
 """
 
-from ontime_db.migrate.runtime import run_script
+from ontime_db.migration.runtime import run_script
 
 revision = "26.1"
 down_revision = "26.0"

@@ -4,7 +4,7 @@ Revision ID: 26.2
 Revises: 26.1
 """
 
-from ontime_db.migrate.runtime import run_script
+from ontime_db.migration.runtime import run_script
 
 revision = "26.2"
 down_revision = "26.1"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ._common import EXIT_OK, add_connection_options, connection_settings, say, say_json
 
 if TYPE_CHECKING:
-    from ..backup import BackupRecord
+    from ..backups import BackupRecord
 
 __all__ = ["register"]
 
@@ -160,7 +160,7 @@ def _register_rollback(subparsers: Any) -> None:
 
 
 def _progress_display() -> Any:
-    from ..backup import ProgressLines, TerminalProgress
+    from ..backups import ProgressLines, TerminalProgress
 
     if sys.stderr.isatty():
         return TerminalProgress(sys.stderr)
@@ -168,7 +168,7 @@ def _progress_display() -> Any:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from ..backup import backup
+    from ..backups import backup
 
     record = backup(
         connection_settings(args),
@@ -189,7 +189,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from ..backup import restore
+    from ..backups import restore
 
     result = restore(
         connection_settings(args),
@@ -210,7 +210,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _rename(args: argparse.Namespace) -> int:
-    from ..backup import rename
+    from ..backups import rename
 
     result = rename(
         connection_settings(args), args.old, args.new, files=args.files, force=args.force
@@ -225,7 +225,7 @@ def _rename(args: argparse.Namespace) -> int:
 
 
 def _backups(args: argparse.Namespace) -> int:
-    from ..backup import list_backups
+    from ..backups import list_backups
 
     records = list_backups(connection_settings(args), args.database)
     if args.json:
@@ -243,7 +243,7 @@ def _backups(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from ..backup import rollback
+    from ..backups import rollback
 
     result = rollback(connection_settings(args), force=args.force, on_progress=_progress_display())
     if args.json:

@@ -144,7 +144,7 @@ def _info(args: argparse.Namespace) -> int:
 def _pending_migrations(current: SchemaVersion) -> list[SchemaVersion] | None:
     """Return the migration set's versions above ``current``, or ``None`` if it cannot load."""
     try:
-        from ..migrate import known_versions
+        from ..migration import known_versions
     except ImportError:
         return None
     from ..errors import OnTimeDbError

@@ -23,7 +23,7 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from ..migrate import StepEvent
+    from ..migration import StepEvent
 
 __all__ = ["register"]
 
@@ -138,7 +138,7 @@ def _migrate(args: argparse.Namespace) -> int:
     if args.sql:
         return _render(args)
 
-    from ..migrate import migrate
+    from ..migration import migrate
 
     settings = connection_settings(args)
     if not args.dry_run and not args.yes and sys.stdin.isatty() and not _confirm(settings):
@@ -167,7 +167,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from ..migrate import render_sql
+    from ..migration import render_sql
 
     database = args.database
     if database is None and args.url:
@@ -212,7 +212,7 @@ def _progress_printer() -> Any:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from ..migrate import history
+    from ..migration import history
 
     rows = history(connection_settings(args))
     if args.json:
@@ -234,7 +234,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ..migrate import validate
+    from ..migration import validate
 
     report = validate(connection_settings(args), migrations=args.migrations)
     problems = [

@@ -19,7 +19,7 @@ from ._common import (
 
 if TYPE_CHECKING:
     from ..errors import UpgradeError
-    from ..upgrade import UpgradeEvent, UpgradePlan, UpgradeReport
+    from ..upgrades import UpgradeEvent, UpgradePlan, UpgradeReport
 
 INTEGRATED_SECURITY_USER = "NT AUTHORITY\\SYSTEM"
 
@@ -95,7 +95,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Plan and carry out the upgrade that ``args`` describe; return the exit status."""
     from ..errors import UpgradeCancelledError, UpgradeError
-    from ..upgrade import plan_upgrade, upgrade
+    from ..upgrades import plan_upgrade, upgrade
 
     settings = connection_settings(args)
     plan = plan_upgrade(

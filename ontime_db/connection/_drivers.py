@@ -25,12 +25,12 @@ INSTALL_HINT = (
     "repository; on RHEL `dnf install unixODBC` and `msodbcsql18`; on Windows run "
     "the \"Microsoft ODBC Driver 18 for SQL Server\" installer. FreeTDS "
     "(`apt-get install tdsodbc`) works as a fallback. Or install mssql-python "
-    "(`pip install ontime-db[mssql-python]`) and pass --driver mssql-python."
+    "(`python -m pip install mssql-python`) and pass --driver mssql-python."
 )
 
 
 MSSQL_PYTHON_HINT = (
-    "Install Microsoft's mssql-python driver with `pip install ontime-db[mssql-python]` "
+    "Install Microsoft's mssql-python driver with `python -m pip install mssql-python` "
     "(it brings its own ODBC layer), or use the default pyodbc driver."
 )
 

@@ -17,7 +17,7 @@ from ._failures import KERBEROS_HINT, connection_error
 from ._settings import SERVER_DATABASE, ConnectionSettings, settings_of
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.engine import URL, Engine, ExceptionContext
 
     from ..catalog import ServerInfo
     from ._settings import Target
@@ -57,10 +57,14 @@ def connect(
     database on the same server. A missing password is read from
     ``ONTIME_DB_PASSWORD``.
 
-    The engine connects lazily, so login errors surface on first use; wrap
-    them with :func:`connection_error`. The engine keeps no pool: closing a
-    connection ends its session on the server, so no idle session of this
-    process keeps a database in use. The caller disposes the engine.
+    The engine connects lazily, so login errors surface on first use: its
+    ``connect()`` and ``begin()`` raise
+    :class:`~ontime_db.errors.ConnectionFailedError` (built by
+    :func:`connection_error`) when the server cannot be reached or refuses
+    the login. Errors of statements on an open connection stay SQLAlchemy's.
+    The engine keeps no pool: closing a connection ends its session on the
+    server, so no idle session of this process keeps a database in use. The
+    caller disposes the engine.
 
     Raises :class:`~ontime_db.errors.ConfigurationError` for invalid input
     and :class:`~ontime_db.errors.DriverNotFoundError` when the driver is
@@ -89,8 +93,11 @@ def engine_for(target: Target, *, database: str | None = None, autocommit: bool 
     """Create an Engine on the same server as ``target``, for ``database`` when given.
 
     Server-level work passes ``database="master"``. An Engine target is
-    returned as it is when no other database is requested. Every engine
-    created here has no connection pool, as :func:`connect` describes.
+    returned as it is when no other database is requested, and it is never
+    modified: its connection errors stay SQLAlchemy's. Every engine created
+    here has no connection pool and raises
+    :class:`~ontime_db.errors.ConnectionFailedError` when connecting fails,
+    as :func:`connect` describes.
     """
     return _create_engine(target, database=database, autocommit=autocommit)
 
@@ -117,19 +124,26 @@ def _create_engine(target: Target, *, database: str | None, autocommit: bool) ->
     from sqlalchemy.exc import NoSuchModuleError
     from sqlalchemy.pool import NullPool
 
+    # ``described`` names the server, database and login in connection
+    # errors; settings describe integrated security, a bare URL cannot.
+    described: ConnectionSettings | URL
     if isinstance(target, Engine):
         if database is None or database == target.url.database:
             return target.execution_options(isolation_level="AUTOCOMMIT") if autocommit else target
-        url = target.url.set(database=check_name(database))
+        url = described = target.url.set(database=check_name(database))
     elif isinstance(target, URL):
         if any(key.lower() == "odbc_connect" for key in target.query):
-            url = _settings_url(ConnectionSettings.from_url(target), database)
+            described = _effective_settings(ConnectionSettings.from_url(target), database)
+            url = described.to_url()
         else:
             url = target if database is None else target.set(database=check_name(database))
+            described = url
     elif isinstance(target, ConnectionSettings):
-        url = _settings_url(target, database)
+        described = _effective_settings(target, database)
+        url = described.to_url()
     elif isinstance(target, str):
-        url = _settings_url(ConnectionSettings.parse(target), database)
+        described = _effective_settings(ConnectionSettings.parse(target), database)
+        url = described.to_url()
     else:
         raise ConfigurationError(
             f"invalid connection target of type {type(target).__name__}: expected a URL "
@@ -160,8 +174,34 @@ def _create_engine(target: Target, *, database: str | None, autocommit: bool) ->
             f"loaded ({error}). {hint}"
         ) from error
     _disable_driver_pooling(engine)
-    log.info("engine for %s", describe(url))
+    _replace_connect_errors(engine, described)
+    log.info("engine for %s", describe(described))
     return engine
+
+
+def _replace_connect_errors(engine: Engine, described: ConnectionSettings | URL) -> None:
+    """Make ``engine`` raise ConnectionFailedError for a DB-API error raised while connecting.
+
+    SQLAlchemy calls ``DialectEvents.handle_error`` for errors on connect
+    too: ``ExceptionContext.connection`` "is present, except in the case of
+    a failure when first connecting" (SQLAlchemy 2.0 and 2.1 API reference,
+    ``ExceptionContext``). Since 2.0 the event belongs to ``DialectEvents``
+    and still takes the Engine as its target. An error on an open
+    connection has a ``connection``, so statement errors pass unchanged.
+    """
+    from sqlalchemy import event
+
+    def replace_connect_error(context: ExceptionContext) -> BaseException | None:
+        # A pre-ping runs on a pooled connection and expects SQLAlchemy's own
+        # error; the engines built here have no pool, so none runs today.
+        if context.connection is not None or getattr(context, "is_pre_ping", False):
+            return None
+        if context.sqlalchemy_exception is None:
+            # Not an error of the DB-API module, such as an error in ontime_db.
+            return None
+        return connection_error(context.sqlalchemy_exception, described)
+
+    event.listen(engine, "handle_error", replace_connect_error, retval=True)
 
 
 def _disable_driver_pooling(engine: Engine) -> None:
@@ -175,14 +215,14 @@ def _disable_driver_pooling(engine: Engine) -> None:
         setattr(engine.dialect.dbapi, "pooling", False)  # noqa: B010 (not in the DB-API type)
 
 
-def _settings_url(settings: ConnectionSettings, database: str | None) -> URL:
+def _effective_settings(settings: ConnectionSettings, database: str | None) -> ConnectionSettings:
     if database is not None:
         settings = settings.with_database(database)
     if settings.needs_password and os.environ.get(PASSWORD_VARIABLE) is not None:
         settings = settings.with_password(os.environ[PASSWORD_VARIABLE])
     if settings.integrated_security and not sys.platform.startswith("win"):
         log.warning(KERBEROS_HINT)
-    return settings.to_url()
+    return settings
 
 
 def database_of(target: Target) -> str | None:
@@ -217,7 +257,9 @@ def check_connection(target: Target, *, database: str | None = None) -> Connecti
 
     Raises :class:`~ontime_db.errors.ConnectionFailedError` with the reason
     (login failed, server not found, certificate rejected ...) when the
-    server cannot be reached or refuses the login.
+    server cannot be reached or refuses the login. For an Engine target the
+    error comes from :func:`connection_error` here, because such an engine
+    has no listener of this library.
     """
     from sqlalchemy.exc import DBAPIError
 

@@ -6,7 +6,8 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ..errors import ConnectionFailedError
+from ..errors import ConnectionFailedError, DriverNotLoadedError
+from ._drivers import INSTALL_HINT
 from ._masking import MASK, mask_text
 from ._settings import settings_of
 
@@ -35,6 +36,20 @@ _CERTIFICATE_WORDS = ("certificate", "ssl provider", "ssl routines", "ssl securi
 _NETWORK_STATES = frozenset({"08001", "08S01", "HYT00"})
 
 
+# The driver manager's own failures to load a driver: IM002 and IM003 in
+# the ODBC API reference (SQLDriverConnect, "Diagnostics"). unixODBC reports
+# a driver library it cannot load as SQLSTATE 01000 "Can't open lib"; 01000
+# alone is only a general warning, so the text decides there.
+_DRIVER_STATES = frozenset({"IM002", "IM003"})
+
+
+_DRIVER_WORDS = (
+    "can't open lib",
+    "data source name not found",
+    "specified driver could not be loaded",
+)
+
+
 _NETWORK_ERRORS = frozenset({2, 53, 258, 1225, 10060, 10061, 11001})
 
 
@@ -52,13 +67,15 @@ _NETWORK_WORDS = (
 def classify_error(sqlstate: str | None, native_error: int | None, message: str) -> str:
     """Name the reason a connection failed, from the driver's SQLSTATE, error number and text.
 
-    Returns ``"certificate rejected"``, ``"database missing"``, ``"login
-    failed"``, ``"server not found"`` or ``"other"``.
+    Returns ``"driver missing"``, ``"certificate rejected"``, ``"database
+    missing"``, ``"login failed"``, ``"server not found"`` or ``"other"``.
 
     >>> classify_error("28000", 18456, "Login failed for user 'OnTimeApp'.")
     'login failed'
     """
     lowered = message.lower()
+    if sqlstate in _DRIVER_STATES or any(word in lowered for word in _DRIVER_WORDS):
+        return "driver missing"
     if any(word in lowered for word in _CERTIFICATE_WORDS):
         return "certificate rejected"
     if native_error == 4060 or "cannot open database" in lowered:
@@ -80,7 +97,9 @@ def connection_error(
     """Turn a driver error raised while connecting into a plain :class:`ConnectionFailedError`.
 
     The message names the server, database and login, the reason and what
-    to do next. Passwords in the driver's text are masked.
+    to do next. Passwords in the driver's text are masked. A driver that
+    the ODBC driver manager cannot load gives a
+    :class:`~ontime_db.errors.DriverNotLoadedError` with the install advice.
     """
     settings = settings_of(target)
     if database is not None:
@@ -107,7 +126,11 @@ def connection_error(
 
     reason = classify_error(sqlstate, native_error, text)
     where = settings.describe()
+    driver = settings.odbc_driver or "the ODBC driver"
     advice = {
+        "driver missing": f"the ODBC driver manager cannot load {driver!r}"
+        + (f" or find the data source {settings.dsn!r}" if settings.dsn else "")
+        + f". {INSTALL_HINT.rstrip('.')}",
         "login failed": "check the login name and password"
         + (f"; {KERBEROS_HINT}" if settings.integrated_security else ""),
         "server not found": "check the server name, the instance name or port, that SQL "
@@ -119,7 +142,8 @@ def connection_error(
         "self-signed certificate, add trustServerCertificate=true to the extra parameters",
         "other": "see the driver's message",
     }[reason]
-    return ConnectionFailedError(
+    error_class = DriverNotLoadedError if reason == "driver missing" else ConnectionFailedError
+    return error_class(
         f"connecting to {where} failed ({reason}): {advice}. Driver message: {text}",
         reason=reason,
         database=settings.database,

@@ -208,6 +208,7 @@ def split_server(text: str, *, separators: str) -> tuple[str, str | None, int | 
     text = text.strip()
     if text.lower().startswith("tcp:"):
         text = text[4:]
+    source = text
     port: int | None = None
     if text.startswith("["):
         closing = text.find("]")
@@ -224,7 +225,7 @@ def split_server(text: str, *, separators: str) -> tuple[str, str | None, int | 
                     rest, _, port_text = rest.rpartition(separator)
                     port = _parse_port(port_text, source=text)
                     break
-            instance = rest.strip() or None
+            instance = _instance_name(rest, source=source)
         elif rest[:1] and rest[:1] in separators:
             port = _parse_port(rest[1:], source=text)
         elif rest.strip():
@@ -241,8 +242,19 @@ def split_server(text: str, *, separators: str) -> tuple[str, str | None, int | 
             text, _, port_text = text.rpartition(separator)
             port = _parse_port(port_text, source=text + separator + port_text)
             break
-    host, _, instance = text.partition("\\")
-    return host.strip(), (instance.strip() or None), port
+    host, backslash, instance = text.partition("\\")
+    return host.strip(), (_instance_name(instance, source=source) if backslash else None), port
+
+
+def _instance_name(text: str, *, source: str) -> str:
+    # Without this check "host\\" would quietly mean the default instance.
+    if not text.strip():
+        raise ConfigurationError(
+            f"invalid server {source!r}: the instance name after '\\' is empty; write "
+            "host\\INSTANCE for a named instance (for example localhost\\SQLEXPRESS), "
+            "or only the host for the default instance"
+        )
+    return text.strip()
 
 
 def _parse_port(text: str, *, source: str) -> int:
@@ -275,12 +287,18 @@ def parse_jdbc(text: str) -> ConnectionSettings:
     prefix = "jdbc:sqlserver://"
     if not text.lower().startswith(prefix):
         raise ConfigurationError(
-            f"unsupported JDBC URL {mask_text(text)!r}: expected jdbc:sqlserver://host..."
+            f"unsupported JDBC URL {text_before_password(text)!r}: expected "
+            "jdbc:sqlserver://host..."
         )
     body = text[len(prefix) :]
     server_part, _, properties = body.partition(";")
     host, instance, port = split_server(server_part, separators=":")
-    settings = ConnectionSettings(server=host or None, instance=instance, port=port)
+    settings = ConnectionSettings(
+        server=host or None,
+        instance=instance,
+        port=port,
+        jdbc_without_properties=not properties.strip(" ;"),
+    )
     return apply_jdbc_properties(settings, properties, form="JDBC URL")
 
 
@@ -293,9 +311,26 @@ def apply_jdbc_properties(
     with no ODBC equivalent is dropped with a warning naming it, and its
     name is kept in ``ignored_properties``.
     """
+    changes, properties, ignored = jdbc_property_changes(text, form=form)
+    return replace(
+        settings,
+        properties=tuple({**dict(settings.properties), **properties}.items()),
+        ignored_properties=settings.ignored_properties + ignored,
+        **changes,
+    )
+
+
+def jdbc_property_changes(
+    text: str, *, form: str = "extra parameters"
+) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+    """Read JDBC properties into settings field changes, ODBC keywords and ignored names.
+
+    Raises :class:`~ontime_db.errors.ConfigurationError` for a property that
+    appears twice or has an invalid value.
+    """
     changes: dict[str, Any] = {}
-    properties = dict(settings.properties)
-    ignored = list(settings.ignored_properties)
+    properties: dict[str, str] = {}
+    ignored: list[str] = []
     seen: set[str] = set()
 
     for key, value in _split_pairs(text, form=form):
@@ -339,12 +374,7 @@ def apply_jdbc_properties(
             log.warning("ignoring JDBC property %s: the ODBC driver has no equivalent", key)
             ignored.append(key)
 
-    return replace(
-        settings,
-        properties=tuple(properties.items()),
-        ignored_properties=tuple(ignored),
-        **changes,
-    )
+    return changes, properties, tuple(ignored)
 
 
 def parse_odbc(text: str) -> ConnectionSettings:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..errors import ConfigurationError
 from ..quoting import check_name
 from ._drivers import find_odbc_driver
-from ._masking import MASK, mask_text
+from ._masking import MASK, text_before_password
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -39,7 +39,10 @@ class ConnectionSettings:
     driver's default (ODBC Driver 18 encrypts by default). ``properties``
     contains further ODBC keywords, passed to the driver as given.
     ``ignored_properties`` names JDBC properties that have no ODBC
-    equivalent and were dropped. The ``repr`` shows the password as ``***``.
+    equivalent and were dropped. ``jdbc_without_properties`` is true for
+    settings read from a JDBC URL with nothing after the server, which is
+    what a shell leaves of an unquoted URL that it cut at the first ``;``.
+    The ``repr`` shows the password as ``***``.
     """
 
     server: str | None = None
@@ -55,6 +58,7 @@ class ConnectionSettings:
     odbc_driver: str | None = None
     properties: tuple[tuple[str, str], ...] = ()
     ignored_properties: tuple[str, ...] = ()
+    jdbc_without_properties: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.driver not in DRIVERS:
@@ -99,7 +103,8 @@ class ConnectionSettings:
         if "=" in text:
             return parse_odbc(text)
         raise ConfigurationError(
-            f"cannot read connection text {mask_text(text)!r}: expected a SQLAlchemy URL "
+            f"cannot read connection text {text_before_password(text)!r}: expected a "
+            "SQLAlchemy URL "
             "(mssql+pyodbc://...), a jdbc:sqlserver:// URL or an ODBC connection string "
             "(Driver=...;Server=...;); for a bare server name use --server"
         )
@@ -164,9 +169,13 @@ class ConnectionSettings:
         "extra parameters", JDBC properties such as ``integratedSecurity=true;``.
 
         Raises :class:`~ontime_db.errors.ConfigurationError` when neither
-        ``url`` nor ``server`` is given, when both are, or when a value is invalid.
+        ``url`` nor ``server`` is given, when both are, or when a value is
+        invalid. It also raises when two sources ask for different logins:
+        ``extra`` and ``user`` or ``password`` name different values, or
+        integrated security from one source meets a user from another.
+        A password is never shown in these messages.
         """
-        from ._forms import apply_jdbc_properties, split_server
+        from ._forms import jdbc_property_changes, split_server
 
         if url and server:
             raise ConfigurationError(
@@ -185,7 +194,16 @@ class ConnectionSettings:
             )
 
         if extra:
-            settings = apply_jdbc_properties(settings, extra)
+            changes, properties, ignored = jdbc_property_changes(extra)
+            _check_logins(settings, changes, user=user, password=password)
+            settings = replace(
+                settings,
+                properties=tuple({**dict(settings.properties), **properties}.items()),
+                ignored_properties=settings.ignored_properties + ignored,
+                **changes,
+            )
+        else:
+            _check_logins(settings, {}, user=user, password=password)
         overrides: dict[str, Any] = {
             "database": database,
             "user": user,
@@ -218,11 +236,28 @@ class ConnectionSettings:
 
     def describe(self) -> str:
         """Return ``server[\\instance][:port]/database as login``, never the password."""
+        where = self._where()
+        if self.integrated_security:
+            return f"{where} as integrated security"
+        return f"{where} as {self.user}" if self.user else f"{where} without a login"
+
+    def _where(self) -> str:
         place = self.host or "(no server)"
         if self.port is not None:
             place += f":{self.port}"
-        login = "integrated security" if self.integrated_security else (self.user or "(no login)")
-        return f"{place}/{self.database or '(default database)'} as {login}"
+        return f"{place}/{self.database or '(default database)'}"
+
+    def _quoting_hint(self) -> str:
+        if not self.jdbc_without_properties:
+            return ""
+        server = self.host + (f":{self.port}" if self.port is not None else "")
+        start = f"-url=jdbc:sqlserver://{server}"
+        return (
+            f". The JDBC URL has no properties after the server, as when a shell ends "
+            f"the command at the first ';' of an unquoted URL: quote the whole option, "
+            f"'{start};databaseName=...;...' in sh or bash, "
+            f'"{start};databaseName=...;..." in cmd.exe and PowerShell'
+        )
 
     def redacted(self) -> str:
         """Return the SQLAlchemy URL these settings lead to, with the password as ``***``.
@@ -239,29 +274,31 @@ class ConnectionSettings:
         cannot be imported or no SQL Server ODBC driver is installed, and
         :class:`~ontime_db.errors.ConfigurationError` when no server is set.
         """
-        if not self.server and not self._dsn:
+        if not self.server and not self.dsn:
             raise ConfigurationError(
                 f"no server in the connection settings {self.redacted()!r}: give a server"
             )
-        if not (self.user or self.integrated_security or self._dsn or self._authentication):
+        if not (self.user or self.integrated_security or self.dsn or self._authentication):
             # SQLAlchemy's pyodbc dialect would quietly fall back to
             # Trusted_Connection=Yes, although the settings name no login.
             raise ConfigurationError(
-                f"no login in the connection settings for {self.describe()}: give a user "
+                f"no login in the connection settings for {self._where()}: give a user "
                 "(--user, user=... in a JDBC URL) or integratedSecurity=true"
+                + self._quoting_hint()
             )
-        if self._dsn and self.driver != "pyodbc":
+        if self.dsn and self.driver != "pyodbc":
             raise ConfigurationError(
-                f"the ODBC data source {self._dsn!r} needs the pyodbc driver, "
+                f"the ODBC data source {self.dsn!r} needs the pyodbc driver, "
                 f"not {self.driver}"
             )
         odbc_driver = self.odbc_driver
-        if self.driver == "pyodbc" and odbc_driver is None and not self._dsn:
+        if self.driver == "pyodbc" and odbc_driver is None and not self.dsn:
             odbc_driver = find_odbc_driver()
         return self._build_url(odbc_driver)
 
     @property
-    def _dsn(self) -> str | None:
+    def dsn(self) -> str | None:
+        """The ODBC data source name (``DSN=`` keyword), or ``None``."""
         return dict((key.lower(), value) for key, value in self.properties).get("dsn")
 
     @property
@@ -284,7 +321,7 @@ class ConnectionSettings:
             query["Trusted_Connection"] = "yes"
         query.update(self.properties)
 
-        if self._dsn:
+        if self.dsn:
             # A data source name carries the server itself; SQLAlchemy passes
             # odbc_connect to the driver unchanged.
             odbc_connect = self._odbc_string(mask_password=display)
@@ -316,16 +353,59 @@ class ConnectionSettings:
 
     def __repr__(self) -> str:
         shown = []
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.name == "password" and value is not None:
+        for item in fields(self):
+            if not item.repr:
+                continue
+            value = getattr(self, item.name)
+            if item.name == "password" and value is not None:
                 shown.append(f"password='{MASK}'")
             else:
-                shown.append(f"{field.name}={value!r}")
+                shown.append(f"{item.name}={value!r}")
         return f"ConnectionSettings({', '.join(shown)})"
 
     def __str__(self) -> str:
         return self.describe()
+
+
+def _check_logins(
+    settings: ConnectionSettings,
+    extra: dict[str, Any],
+    *,
+    user: str | None,
+    password: str | None,
+) -> None:
+    # Options given beside a URL override it on purpose, as the vendor
+    # tool's -user and -password do. Two other sources that disagree are a
+    # mistake, and taking either value would pick a login silently.
+    if "password" in extra and password is not None and extra["password"] != password:
+        raise ConfigurationError(
+            "the password is given twice, as password=... in the extra parameters and "
+            "as --password, with different values: remove one of them"
+        )
+    if extra.get("user") and user is not None and extra["user"] != user:
+        raise ConfigurationError(
+            f"the login is given twice, as user={extra['user']!r} in the extra parameters "
+            f"and as --user {user!r}: remove one of them"
+        )
+
+    if extra.get("integrated_security"):
+        login = _named(user, "--user") or _named(settings.user, "user= in the URL")
+        if login:
+            raise ConfigurationError(
+                "integratedSecurity=true in the extra parameters asks for Windows integrated "
+                f"security, but {login} names a SQL Server login: remove one of them"
+            )
+    elif settings.integrated_security and extra.get("integrated_security") is not False:
+        login = _named(user, "--user") or _named(extra.get("user"), "user= in the extra parameters")
+        if login:
+            raise ConfigurationError(
+                "integrated security in the URL asks for Windows integrated security, but "
+                f"{login} names a SQL Server login: remove one of them"
+            )
+
+
+def _named(value: str | None, source: str) -> str:
+    return f"{source} ({value!r})" if value else ""
 
 
 def _odbc_quote(value: str) -> str:

@@ -2,9 +2,9 @@
 
 Strings (``'...'`` and ``N'...'`` with ``''``), quoted identifiers
 (``[...]`` with ``]]`` and ``"..."`` with ``""``), line comments and
-nested block comments are skipped with compiled patterns, so the Python
-loop runs once per token that matters, not once per character. T-SQL has
-no backslash escapes.
+nested block comments are skipped with ``str.find`` and compiled patterns,
+so the Python loop runs once per token that matters, not once per
+character. T-SQL has no backslash escapes.
 """
 
 from __future__ import annotations
@@ -23,12 +23,7 @@ __all__ = [
     "where",
 ]
 
-# Each pattern starts right after the opening character.
-_QUOTED_END = {
-    "'": re.compile(r"[^']*(?:''[^']*)*'"),
-    '"': re.compile(r'[^"]*(?:""[^"]*)*"'),
-    "[": re.compile(r"[^\]]*(?:\]\][^\]]*)*\]"),
-}
+_CLOSING = {"'": "'", '"': '"', "[": "]"}
 _QUOTED_KIND = {"'": "string", '"': "quoted identifier", "[": "bracketed identifier"}
 _COMMENT_MARK = re.compile(r"/\*|\*/")
 _WHITE_SPACE = re.compile(r"\s*")
@@ -64,12 +59,26 @@ class LineCounter:
 
 
 def skip_quoted(text: str, start: int, *, file: str | None, lines: LineCounter) -> int:
-    """Return the position after the string or identifier opened at ``start``."""
+    """Return the position after the string or identifier opened at ``start``.
+
+    Raises :class:`~ontime_db.errors.ScriptError` when it does not end, and
+    :class:`ValueError` when ``start`` is not at a quote or ``[``.
+    """
     opener = text[start]
-    match = _QUOTED_END[opener].match(text, start + 1)
-    if match is None:
-        _unterminated(_QUOTED_KIND[opener], start, file=file, lines=lines)
-    return match.end()
+    closing = _CLOSING.get(opener)
+    if closing is None:
+        raise ValueError(f"position {start} holds {opener!r}, not a quote or '['")
+
+    # One find per doubled closing character. A pattern with a repeated group
+    # would keep memory for each of them until the match ends.
+    position = start + 1
+    while True:
+        end = text.find(closing, position)
+        if end < 0:
+            _unterminated(_QUOTED_KIND[opener], start, file=file, lines=lines)
+        if not text.startswith(closing, end + 1):
+            return end + 1
+        position = end + 2
 
 
 def skip_line_comment(text: str, start: int) -> int:

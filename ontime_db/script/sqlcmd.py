@@ -196,7 +196,7 @@ def _parse_setvar(command: str, *, file: str | None, line: int) -> tuple[str, st
 # comment or after another statement is never taken for the leading one.
 _USE = re.compile(
     r"""(?i)use(?P<space>\s*)"""
-    r"""(?P<name>\[(?:[^\]]|\]\])*\]|"(?:[^"]|"")*"|[^\s;\[\]"'/-]+)"""
+    r"""(?P<name>\[[^\]]*(?:\]\][^\]]*)*\]|"[^"]*(?:""[^"]*)*"|[^\s;\[\]"'/-]+)"""
 )
 
 

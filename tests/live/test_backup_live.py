@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import URL, Engine, create_engine, text
 
-from ontime_db.backup import backup, list_backups, rename, restore, rollback
-from ontime_db.backup.naming import join_server_path
+from ontime_db.backups import backup, list_backups, rename, restore, rollback
+from ontime_db.backups.naming import join_server_path
 from ontime_db.errors import (
     BackupFolderError,
     DatabaseExistsError,

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
 
-from ontime_db.backup.statements import modify_name
+from ontime_db.backups.statements import modify_name
 from ontime_db.cli import main
 from ontime_db.connection import (
     ConnectionSettings,

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import URL, Engine, create_engine, text
 
 from ontime_db.errors import BatchError, LockError, MigrationFailedError, UnknownVersionError
-from ontime_db.migrate import history, migrate, render_sql, validate
-from ontime_db.migrate.lock import acquire, release
+from ontime_db.migration import history, migrate, render_sql, validate
+from ontime_db.migration.lock import acquire, release
 from ontime_db.resources import migrations_dir, sql_dir
 from ontime_db.version import SchemaVersion
 

@@ -100,7 +100,7 @@ def _exists(engine: Engine, database: str) -> bool:
 
 
 def _newest() -> SchemaVersion:
-    from ontime_db.migrate import newest_version
+    from ontime_db.migration import newest_version
 
     return newest_version()
 
@@ -108,7 +108,7 @@ def _newest() -> SchemaVersion:
 def test_legacy_from_9_3(mssql_engine: Engine, mssql_url: URL, prefix: str, tmp_path: Path) -> None:
     from sqlalchemy import text
 
-    from ontime_db.upgrade import upgrade
+    from ontime_db.upgrades import upgrade
 
     old = f"{prefix}.9.3"
     login = f"{prefix}_app"
@@ -206,7 +206,7 @@ def test_legacy_from_9_3(mssql_engine: Engine, mssql_url: URL, prefix: str, tmp_
 def test_legacy_from_15_0(
     mssql_engine: Engine, mssql_url: URL, prefix: str, tmp_path: Path
 ) -> None:
-    from ontime_db.upgrade import upgrade
+    from ontime_db.upgrades import upgrade
 
     old = f"{prefix} my-db"
     _create_old_database(mssql_engine, mssql_url, old, "ontimems_15_0.sql")
@@ -252,7 +252,7 @@ def test_procedure_returns_1(
     mssql_engine: Engine, mssql_url: URL, prefix: str, tmp_path: Path
 ) -> None:
     from ontime_db.errors import BatchError, UpgradeError
-    from ontime_db.upgrade import StepKind, plan_upgrade, upgrade
+    from ontime_db.upgrades import StepKind, plan_upgrade, upgrade
 
     old = f"{prefix}_O'Hare"
     _create_old_database(mssql_engine, mssql_url, old, "ontimems_9_3.sql")
@@ -295,7 +295,7 @@ def test_procedure_returns_1(
 def _migrated_database(mssql_engine: Engine, mssql_url: URL, name: str, to: str) -> None:
     from sqlalchemy import text
 
-    from ontime_db.migrate import migrate
+    from ontime_db.migration import migrate
 
     with mssql_engine.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {quote_identifier(name)}"))
@@ -305,7 +305,7 @@ def _migrated_database(mssql_engine: Engine, mssql_url: URL, name: str, to: str)
 def test_incremental_from_26_0(
     mssql_engine: Engine, mssql_url: URL, prefix: str, tmp_path: Path
 ) -> None:
-    from ontime_db.upgrade import upgrade
+    from ontime_db.upgrades import upgrade
 
     _migrated_database(mssql_engine, mssql_url, prefix, "26.0")
 
@@ -323,8 +323,8 @@ def test_addons_created_and_upgraded(
 ) -> None:
     from sqlalchemy import text
 
-    from ontime_db.migrate import migrate, newest_version
-    from ontime_db.upgrade import upgrade
+    from ontime_db.migration import migrate, newest_version
+    from ontime_db.upgrades import upgrade
 
     _migrated_database(mssql_engine, mssql_url, prefix, str(_newest()))
     catering = f"{prefix} Größe_版本"
@@ -359,8 +359,8 @@ def test_addons_created_and_upgraded(
 def test_rollback_after_upgrade(
     mssql_engine: Engine, mssql_url: URL, prefix: str, tmp_path: Path
 ) -> None:
-    from ontime_db.backup import rollback
-    from ontime_db.upgrade import upgrade
+    from ontime_db.backups import rollback
+    from ontime_db.upgrades import upgrade
 
     old = f"{prefix}.9.3"
     _create_old_database(mssql_engine, mssql_url, old, "ontimems_9_3.sql")

@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
-from ontime_db.backup import statements
+from ontime_db.backups import statements
 
 # (name, bracket-quoted identifier, N'' string) written out by hand.
 NAMES = [

@@ -358,7 +358,7 @@ def test_procedure_stub_parses(version: Version) -> None:
 
 def test_procedures_found_by_upgrade_planning() -> None:
     """The upgrade planner reads the procedure names from the stub batches."""
-    from ontime_db.upgrade.legacy import procedures_in_script
+    from ontime_db.upgrades.legacy import procedures_in_script
 
     text = PROCEDURES.read_text("utf-8")
     assert procedures_in_script(text) == ("UPGRADE_9_3", "UPGRADE_15_0")

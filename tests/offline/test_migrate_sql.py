@@ -21,8 +21,8 @@ from sqlglot import exp
 from ontime_db.catalog import schema_version_statements
 from ontime_db.errors import UnknownVersionError
 from ontime_db.flyway import flyway_checksum
-from ontime_db.migrate import load_set, render_sql
-from ontime_db.migrate.chain import Migration
+from ontime_db.migration import load_set, render_sql
+from ontime_db.migration.chain import Migration
 from ontime_db.resources import migrations_dir
 from ontime_db.script import parse
 from ontime_db.version import SchemaVersion

@@ -28,14 +28,14 @@ from sqlglot.dialects.tsql import TSQL
 from sqlglot.tokens import TokenType
 
 from ontime_db import catalog, detect, flyway, testing
-from ontime_db.backup import statements
+from ontime_db.backups import statements
 from ontime_db.errors import ConfigurationError, InvalidNameError
-from ontime_db.migrate import known_versions, lock
-from ontime_db.migrate.offline import render_sql
+from ontime_db.migration import known_versions, lock
+from ontime_db.migration.offline import render_sql
 from ontime_db.quoting import utf16_length
 from ontime_db.script import runner
 from ontime_db.script.sqlcmd import retarget_use
-from ontime_db.upgrade import legacy
+from ontime_db.upgrades import legacy
 from ontime_db.version import SchemaVersion
 
 PLACEHOLDER = "zzplaceholderzz"

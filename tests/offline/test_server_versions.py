@@ -33,7 +33,7 @@ import pytest
 
 import ontime_db
 from ontime_db.errors import ScriptError
-from ontime_db.migrate import render_sql
+from ontime_db.migration import render_sql
 from ontime_db.resources import migrations_dir, sql_dir
 from ontime_db.script import load
 from ontime_db.script.lexer import LineCounter, skip_block_comment, skip_line_comment, skip_quoted
@@ -98,18 +98,18 @@ FEATURES = [
 # Module constants that match a feature, with the reason each is safe on SQL
 # Server 2016 RTM. Keyed by (path under the repository, feature name).
 ALLOWED = {
-    ("ontime_db/backup/statements.py", "SERVERPROPERTY('InstanceDefaultBackupPath')"): (
+    ("ontime_db/backups/statements.py", "SERVERPROPERTY('InstanceDefaultBackupPath')"): (
         "SERVERPROPERTY returns NULL for a property the server does not know, and "
         "backups.default_backup_folder then reads the registry value BackupDirectory"
     ),
-    ("ontime_db/backup/backups.py", "SERVERPROPERTY('InstanceDefaultBackupPath')"): (
+    ("ontime_db/backups/backups.py", "SERVERPROPERTY('InstanceDefaultBackupPath')"): (
         "the error message that names the property when neither source has a folder"
     ),
-    ("ontime_db/backup/statements.py", "sys.dm_os_file_exists"): (
+    ("ontime_db/backups/statements.py", "sys.dm_os_file_exists"): (
         "backups.path_state runs xp_fileexist when this query fails, as it does before "
         "SQL Server 2017 (test_backup_xp_fileexist_fallback)"
     ),
-    ("ontime_db/backup/backups.py", "sys.dm_os_file_exists"): (
+    ("ontime_db/backups/backups.py", "sys.dm_os_file_exists"): (
         "the debug message logged before the xp_fileexist fallback"
     ),
 }
@@ -383,7 +383,7 @@ def _scan(path: Path) -> list[Finding]:
 
 def test_modules_scan_finds_fallbacks() -> None:
     """The module scan reads the backup statements, so it would find a new feature there too."""
-    names = {item.feature.name for item in module_findings(PACKAGE / "backup" / "statements.py")}
+    names = {item.feature.name for item in module_findings(PACKAGE / "backups" / "statements.py")}
     assert names == {"SERVERPROPERTY('InstanceDefaultBackupPath')", "sys.dm_os_file_exists"}
 
 

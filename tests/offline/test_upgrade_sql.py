@@ -16,8 +16,8 @@ import sqlglot
 from sqlglot import exp
 
 from ontime_db.cli import main
-from ontime_db.upgrade import legacy
-from ontime_db.upgrade.plan import AddOn, ServerFacts, UpgradePlan, build_plan
+from ontime_db.upgrades import legacy
+from ontime_db.upgrades.plan import AddOn, ServerFacts, UpgradePlan, build_plan
 from ontime_db.version import SchemaVersion
 
 # name, as a bracketed identifier, as an N'' literal
@@ -216,7 +216,7 @@ def test_incremental_plan_text() -> None:
 @pytest.fixture
 def planned(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace plan_upgrade with a fixed legacy plan; record the options it was called with."""
-    import ontime_db.upgrade
+    import ontime_db.upgrades
 
     calls: list[dict[str, Any]] = []
 
@@ -226,7 +226,7 @@ def planned(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             "9.3", product=options["from_product"], backup_folder=options["backup_folder"]
         )
 
-    monkeypatch.setattr(ontime_db.upgrade, "plan_upgrade", fake_plan_upgrade)
+    monkeypatch.setattr(ontime_db.upgrades, "plan_upgrade", fake_plan_upgrade)
     return calls
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-import ontime_db.backup as backup_api
-from ontime_db.backup import BackupRecord, RenameResult, RestoreResult
+import ontime_db.backups as backup_api
+from ontime_db.backups import BackupRecord, RenameResult, RestoreResult
 from ontime_db.cli import backup_cmd, main
 from ontime_db.errors import DatabaseInUseError
 

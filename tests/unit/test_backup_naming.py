@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from ontime_db.backup.naming import (
+from ontime_db.backups.naming import (
     VENDOR_FOLDER,
     DataFile,
     backup_file_name,

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from ontime_db.backup import backups, renames, restores, rollbacks, shared, statements
-from ontime_db.backup.progress import Progress
-from ontime_db.backup.records import MARKER
+from ontime_db.backups import backups, renames, restores, rollbacks, shared, statements
+from ontime_db.backups.progress import Progress
+from ontime_db.backups.records import MARKER
 from ontime_db.errors import (
     BackupFolderError,
     BackupVerificationError,
@@ -288,7 +288,7 @@ def test_backup_copy_only_no_compression() -> None:
 def test_backup_express_compression(caplog: pytest.LogCaptureFixture) -> None:
     session = FakeSession(edition=(4, "Express Edition (64-bit)"))
 
-    with caplog.at_level(logging.WARNING, logger="ontime_db.backup.operations"):
+    with caplog.at_level(logging.WARNING, logger="ontime_db.backups.operations"):
         _backup(session, compression=True, verify=False)
 
     assert session.ran[0].endswith("CHECKSUM, NOINIT, STATS = 10")
@@ -372,7 +372,7 @@ def test_backup_interrupted(caplog: pytest.LogCaptureFixture) -> None:
     session = FakeSession(failures={"BACKUP DATABASE": KeyboardInterrupt()})
 
     with (
-        caplog.at_level(logging.WARNING, logger="ontime_db.backup"),
+        caplog.at_level(logging.WARNING, logger="ontime_db.backups"),
         pytest.raises(KeyboardInterrupt) as caught,
     ):
         _backup(session)
@@ -399,7 +399,7 @@ def test_backup_finished_before_interrupt(caplog: pytest.LogCaptureFixture) -> N
     session = LateInterrupt()
 
     with (
-        caplog.at_level(logging.WARNING, logger="ontime_db.backup"),
+        caplog.at_level(logging.WARNING, logger="ontime_db.backups"),
         pytest.raises(KeyboardInterrupt),
     ):
         _backup(session)
@@ -735,7 +735,7 @@ def test_restore_interrupted_logged(caplog: pytest.LogCaptureFixture) -> None:
     )
 
     with (
-        caplog.at_level(logging.WARNING, logger="ontime_db.backup"),
+        caplog.at_level(logging.WARNING, logger="ontime_db.backups"),
         pytest.raises(KeyboardInterrupt),
     ):
         _restore(session, "copy")

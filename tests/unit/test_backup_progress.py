@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from ontime_db.backup.progress import (
+from ontime_db.backups.progress import (
     FINISHED_MESSAGE,
     Progress,
     ProgressLines,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ontime_db.backup.records import (
+from ontime_db.backups.records import (
     DESCRIPTION_LIMIT,
     MARKER,
     format_description,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from ontime_db.backup import shared
-from ontime_db.backup.server import ConnectionSession
+from ontime_db.backups import shared
+from ontime_db.backups.server import ConnectionSession
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import ontime_db.detect
-import ontime_db.migrate
+import ontime_db.migration
 from ontime_db.cli import main
 from ontime_db.detect import DetectedVersion, DiscoveredDatabase, VersionEvidence
 from ontime_db.errors import MigrationFailedError, NotOnTimeDatabaseError, VersionConflictError
@@ -57,7 +57,7 @@ def library(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
     monkeypatch.setattr(ontime_db.detect, "detect_version", detect_version)
     monkeypatch.setattr(ontime_db.detect, "discover", discover)
-    monkeypatch.setattr(ontime_db.migrate, "known_versions", known_versions)
+    monkeypatch.setattr(ontime_db.migration, "known_versions", known_versions)
     monkeypatch.delenv("ONTIME_DB_PASSWORD", raising=False)
     return state
 

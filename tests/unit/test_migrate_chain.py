@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ontime_db.errors import UnknownVersionError
-from ontime_db.migrate import MigrationSetError, known_versions, load_set, newest_version
+from ontime_db.migration import MigrationSetError, known_versions, load_set, newest_version
 from ontime_db.resources import migrations_dir, sql_dir
 from ontime_db.version import SchemaVersion
 

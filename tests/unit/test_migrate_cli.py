@@ -178,7 +178,7 @@ def test_failed_migration_report(
 
     monkeypatch.setattr(importlib.import_module("ontime_db.connection"), "engine_scope",
                         engine_scope)
-    monkeypatch.setattr(importlib.import_module("ontime_db.backup"), "backup", backup)
+    monkeypatch.setattr(importlib.import_module("ontime_db.backups"), "backup", backup)
     monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
     folder = _broken_set(tmp_path)
 

@@ -10,9 +10,9 @@ import pytest
 
 from ontime_db.errors import LockError, UnknownVersionError
 from ontime_db.flyway import flyway_checksum
-from ontime_db.migrate import load_set, plan_migration
-from ontime_db.migrate.audit import AppliedMigration, compare
-from ontime_db.migrate.lock import acquire, lock_resource
+from ontime_db.migration import load_set, plan_migration
+from ontime_db.migration.audit import AppliedMigration, compare
+from ontime_db.migration.lock import acquire, lock_resource
 from ontime_db.version import SchemaVersion
 
 

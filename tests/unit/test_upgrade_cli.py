@@ -16,7 +16,7 @@ import pytest
 
 from ontime_db.cli import main
 from ontime_db.errors import BatchError
-from ontime_db.upgrade.plan import ServerFacts, UpgradePlan, build_plan
+from ontime_db.upgrades.plan import ServerFacts, UpgradePlan, build_plan
 from ontime_db.version import SchemaVersion
 
 
@@ -63,12 +63,12 @@ class Operations:
 
 
 def install(monkeypatch: pytest.MonkeyPatch, version: str, operations: Operations) -> None:
-    import ontime_db.upgrade
+    import ontime_db.upgrades
 
-    real_upgrade = ontime_db.upgrade.upgrade
-    monkeypatch.setattr(ontime_db.upgrade, "plan_upgrade", lambda target, **o: plan_for(version))
+    real_upgrade = ontime_db.upgrades.upgrade
+    monkeypatch.setattr(ontime_db.upgrades, "plan_upgrade", lambda target, **o: plan_for(version))
     monkeypatch.setattr(
-        ontime_db.upgrade,
+        ontime_db.upgrades,
         "upgrade",
         lambda target, **options: real_upgrade(target, operations=operations, **options),
     )
@@ -150,11 +150,11 @@ def test_failure_before_change(
 
 
 def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ontime_db.upgrade
+    import ontime_db.upgrades
 
-    real_run_plan = ontime_db.upgrade.run_plan
+    real_run_plan = ontime_db.upgrades.run_plan
     monkeypatch.setattr(
-        ontime_db.upgrade,
+        ontime_db.upgrades,
         "run_plan",
         functools.partial(real_run_plan, now=lambda: datetime(2026, 12, 4, 13, 5, 9)),
     )

@@ -16,8 +16,8 @@ from ontime_db.errors import (
     UnknownVersionError,
     UpgradeProcedureNotFoundError,
 )
-from ontime_db.upgrade import AddOn, StepKind, addon_database_name
-from ontime_db.upgrade.plan import ServerFacts, build_plan
+from ontime_db.upgrades import AddOn, StepKind, addon_database_name
+from ontime_db.upgrades.plan import ServerFacts, build_plan
 from ontime_db.version import SchemaVersion
 
 CHAIN = tuple(SchemaVersion.parse(v) for v in ("25.8", "26.0", "26.1", "26.4"))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from ontime_db.upgrade.runner import ServerOperations
+from ontime_db.upgrades.runner import ServerOperations
 
 
 class FakeError(Exception):
@@ -129,9 +129,9 @@ def _record_rename(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int]
     def rename(target: Any, old: str, new: str, *, force: bool = False) -> None:
         renames.append((old, new, FakeDbApi.open_connections))
 
-    # ontime_db.backup as an attribute path is the backup function, so the
+    # ontime_db.backups as an attribute path is the backup function, so the
     # package is looked up by module name.
-    monkeypatch.setattr(importlib.import_module("ontime_db.backup"), "rename", rename)
+    monkeypatch.setattr(importlib.import_module("ontime_db.backups"), "rename", rename)
     return renames
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from ontime_db.errors import ConfigurationError
-from ontime_db.migrate import known_versions, newest_version
+from ontime_db.migration import known_versions, newest_version
 from ontime_db.resources import migrations_dir
-from ontime_db.upgrade import plan_upgrade
+from ontime_db.upgrades import plan_upgrade
 from ontime_db.version import SchemaVersion
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from ontime_db.errors import BatchError, MigrationFailedError, UpgradeCancelledError, UpgradeError
-from ontime_db.upgrade import AddOn, UpgradeEvent, upgrade
-from ontime_db.upgrade.plan import ServerFacts, UpgradePlan, build_plan
-from ontime_db.upgrade.runner import UpgradeLog, rollback_command, run_plan
+from ontime_db.upgrades import AddOn, UpgradeEvent, upgrade
+from ontime_db.upgrades.plan import ServerFacts, UpgradePlan, build_plan
+from ontime_db.upgrades.runner import UpgradeLog, rollback_command, run_plan
 from ontime_db.version import SchemaVersion
 
 CHAIN = tuple(SchemaVersion.parse(v) for v in ("25.8", "26.0", "26.4"))

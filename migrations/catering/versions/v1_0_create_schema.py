@@ -4,7 +4,7 @@ Revision ID: 1.0
 Revises: None
 """
 
-from ontime_db.migrate.runtime import run_script
+from ontime_db.migration.runtime import run_script
 
 revision = "1.0"
 down_revision = None

@@ -4,7 +4,7 @@ Revision ID: 1.1
 Revises: 1.0
 """
 
-from ontime_db.migrate.runtime import run_script
+from ontime_db.migration.runtime import run_script
 
 revision = "1.1"
 down_revision = "1.0"

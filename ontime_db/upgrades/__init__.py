@@ -95,11 +95,11 @@ def plan_upgrade(
     Raises :class:`~ontime_db.errors.ConfigurationError` when the target
     names no database, the errors of
     :func:`ontime_db.detect.detect_version`, and those of
-    :func:`ontime_db.upgrade.plan.build_plan`.
+    :func:`ontime_db.upgrades.plan.build_plan`.
     """
     from ..connection import database_of, describe, engine_for
     from ..detect import detect_version
-    from ..migrate import known_versions
+    from ..migration import known_versions
     from ..resources import migrations_dir, sql_dir
 
     if from_product is not None:
@@ -244,7 +244,7 @@ def _addons(
     from_product: str | None,
     migrations_root: Path,
 ) -> tuple[AddOn, ...]:
-    from ..migrate import newest_version
+    from ..migration import newest_version
     from ..products import starting_point
 
     point = starting_point(from_product) if from_product else None

@@ -206,7 +206,7 @@ def _migrate_on(
             _stamp_baseline(connection, chain, start, baseline)
         rollback = None
         if backup_record is not None:
-            from ..upgrade.runner import rollback_command
+            from ..upgrades.runner import rollback_command
 
             rollback = rollback_command(target, database)
         applied = _run_alembic(connection, chain, plan, database, on_step=on_step,
@@ -372,7 +372,7 @@ def _backup(
 ) -> Any:
     if not enabled or plan.up_to_date or plan.current is None:
         return None
-    from ..backup import backup
+    from ..backups import backup
 
     return backup(
         target,

@@ -66,7 +66,7 @@ class StepResult:
 
 @dataclass(frozen=True)
 class UpgradeReport:
-    """The outcome of :func:`ontime_db.upgrade.upgrade`.
+    """The outcome of :func:`ontime_db.upgrades.upgrade`.
 
     ``performed`` is empty for a dry run. ``backups`` maps each database to
     the backup file taken before it changed, the one ``rollback`` restores.
@@ -119,7 +119,7 @@ class ServerOperations:
         self.target = target
 
     def backup(self, database: str, *, folder: str | None, purpose: str) -> str:
-        from ..backup import backup
+        from ..backups import backup
 
         record = backup(self.target, database, folder=folder, purpose=purpose, verify=True)
         return str(record.path)
@@ -166,7 +166,7 @@ class ServerOperations:
             engine.dispose()
 
     def rename(self, old: str, new: str, *, force: bool = False) -> None:
-        from ..backup import rename
+        from ..backups import rename
 
         self.close_pooled_connections()
         rename(self.target, old, new, force=force)
@@ -186,7 +186,7 @@ class ServerOperations:
 
     def migrate(self, database: str, *, to: SchemaVersion, migrations: Path | None) -> None:
         from ..connection import engine_for
-        from ..migrate import migrate
+        from ..migration import migrate
 
         engine = engine_for(self.target, database=database)
         try:

@@ -1,6 +1,6 @@
 """The upgrade plan: the ordered steps, built from facts read beforehand. Nothing here connects.
 
-:func:`build_plan` turns what :func:`ontime_db.upgrade.plan_upgrade` read from
+:func:`build_plan` turns what :func:`ontime_db.upgrades.plan_upgrade` read from
 the server (:class:`ServerFacts`) and the administrator's choices into an
 :class:`UpgradePlan`. A step is *reversible* when the starting state can be
 restored without the backup. Steps that only touch the new database are
@@ -48,7 +48,7 @@ class Step:
     """One step of an upgrade plan.
 
     ``sql`` is the batch the step sends itself; steps carried out by
-    :mod:`ontime_db.backup` or :mod:`ontime_db.migrate` have none.
+    :mod:`ontime_db.backups` or :mod:`ontime_db.migration` have none.
     ``changes_original`` marks steps that change a database that existed
     before the upgrade, after which only ``rollback`` restores it.
     """

@@ -4,10 +4,10 @@ Paths of backup and data files are paths on the SQL Server's machine,
 handled as strings in that machine's style (``C:\\SqlServerBackups`` or
 ``/var/opt/mssql/backups``) and never resolved on the client. Backups are
 recorded in the server's ``msdb`` history (see
-:mod:`ontime_db.backup.records`), so ``rollback`` finds them from any
+:mod:`ontime_db.backups.records`), so ``rollback`` finds them from any
 machine.
 
->>> from ontime_db.backup import backup_file_name
+>>> from ontime_db.backups import backup_file_name
 >>> from datetime import datetime
 >>> backup_file_name("ontimems", datetime(2026, 12, 4, 19, 30))
 'OnTime(2026-12-04-193000).bak'

@@ -1,7 +1,7 @@
 """Pieces that backup, restore, rename and rollback share: connections, server facts, sessions.
 
 Each public operation opens one autocommit connection to ``master`` on the
-target's server and hands a :class:`~ontime_db.backup.server.Session` to a
+target's server and hands a :class:`~ontime_db.backups.server.Session` to a
 private function that contains the steps, so those steps can be checked with a
 fake session that records the SQL sent. No client-side query timeout is set:
 a backup of a large database may run for hours.

@@ -3,8 +3,8 @@
 ``env.py`` of every shipped set calls :func:`run_environment`; a revision's
 ``upgrade()`` calls :func:`run_script` with its revision id. Both find the
 run's :class:`RunState` in the Alembic configuration's ``attributes``, put
-there by :mod:`ontime_db.migrate.engine` (online) or
-:mod:`ontime_db.migrate.offline` (``--sql``). Each migration runs in its own
+there by :mod:`ontime_db.migration.engine` (online) or
+:mod:`ontime_db.migration.offline` (``--sql``). Each migration runs in its own
 transaction (``transaction_per_migration``). Alembic's ``on_version_apply``
 callback writes the schema-version extended properties and the audit row
 inside that same transaction, right after Alembic updates ``alembic_version``.
@@ -424,6 +424,6 @@ def _state(attributes: dict[str, Any]) -> RunState:
     if not isinstance(state, RunState):
         raise ScriptError(
             "this migration set runs only through ontime_db (`python -m ontime_db migrate` or "
-            "ontime_db.migrate.migrate), not through the alembic command"
+            "ontime_db.migration.migrate), not through the alembic command"
         )
     return state
