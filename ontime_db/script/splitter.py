@@ -1,9 +1,10 @@
 """Split a T-SQL script into batches with sqlcmd's rules, in one pass over the text.
 
-A compiled pattern finds the next position that matters: a quote or
-bracket, a comment, or a line that starts with ``GO`` or a sqlcmd command.
-Everything between those positions is plain text that the loop never
-visits, which keeps splitting at C speed for most of the input.
+A compiled pattern finds the next position that matters: a block comment,
+a line that starts with ``GO`` or a sqlcmd command, or a string left open.
+Everything between those positions, strings and line comments included, is
+plain text that the loop never visits, which keeps splitting at C speed for
+most of the input.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Literal, NamedTuple, NoReturn
 
 from ..errors import MixedTransactionModeError, SeparatorError
 from .classify import is_transactional
@@ -32,16 +31,15 @@ UseChoice = Literal["keep", "retarget", "reject"]
 
 # A plain token is text that the loop never visits: a run of ordinary
 # characters, a complete string or quoted identifier, a line comment, a lone
-# "-" or "/", or a newline. A newline or carriage return is a stop, not a
-# token, when the next line starts with GO or a sqlcmd command, and so is a
-# carriage return without a line feed before a GO, so the loop rejects it.
-# GO after white space other than spaces and tabs also stops the scan. After
-# "GO", an identifier character makes a word such as GOTO or gone_at instead
-# of a separator. A block comment is a stop because comments nest, which a
-# pattern cannot follow. A quote is a stop when its string is unterminated or
-# contains more doubled quotes than ``limit``; skip_quoted then reads it. The
-# "(?!')" after a closing quote keeps a match from ending between the two
-# quotes of a doubled quote.
+# "-" or "/", or a newline or carriage return. The loop stops where no token
+# matches. That is a block comment (they nest, which a pattern cannot follow),
+# a newline whose next line starts with GO or a sqlcmd command, a carriage
+# return without a line feed before a GO (which the loop rejects), or a quote
+# whose string has no end or more than ``limit`` doubled quotes (which
+# skip_quoted reads). GO after white space other than spaces and tabs also
+# stops it. After "GO", an identifier character makes a word such as GOTO or
+# gone_at instead of a separator. The "(?!')" after a closing quote keeps a
+# bounded match from ending between the two quotes of a doubled quote.
 def _plain_token(limit: int) -> str:
     return (
         r"""(?:[^'"\[\-/\n\r]+"""
@@ -54,42 +52,35 @@ def _plain_token(limit: int) -> str:
     )
 
 
-# Python's re keeps a backtracking point for each repetition of a group
-# (about 180 bytes each on CPython 3.10 and 3.11), so an unbounded "*" over a
-# 10 MB batch without GO takes more than 1 GB. Every repeat of a group here is
-# therefore bounded by _REPEAT_LIMIT, and the loop resumes where a bounded
-# match ended. A possessive repeat ("*+") keeps no such points, but CPython
-# 3.11.0 to 3.11.4 return wrong match ends for it when the repeated group can
-# backtrack, as this one can: on 3.11.2 the scan runs past the newline before a
-# GO. CPython fixed this in 3.11.5 (python/cpython gh-106052, "fix the matching
-# of possessive quantifiers in the case of a subpattern containing
-# backtracking"), and 3.12.0 contains the fix.
-_REPEAT_LIMIT = 1000
-_POSSESSIVE_WORKS = sys.version_info >= (3, 11, 5)
-
-
-@dataclass(frozen=True)
-class _Scanner:
-    """The patterns of one scan: ``plain`` takes a run of plain tokens, ``token`` one token."""
+class _Scanner(NamedTuple):
+    """The scan patterns: ``plain`` matches a run of plain tokens, ``token`` one token."""
 
     plain: re.Pattern[str]
     token: re.Pattern[str]
-    possessive: bool
 
 
-def _compile_scanner(*, possessive: bool, limit: int = _REPEAT_LIMIT) -> _Scanner:
-    """Compile the scan patterns; ``possessive`` needs CPython 3.11.5 or later."""
+# Python's re keeps a backtracking point for each repetition of a group, more
+# than 100 bytes each on CPython 3.10 and 3.11, so an unbounded "*" over a
+# 10 MB batch without GO takes hundreds of MB. Every repeat of a group here
+# is therefore bounded, and the loop resumes where a bounded match ended.
+# NOTE: a possessive repeat ("*+", Python 3.11+) would keep no backtracking
+# points, but it is not used. CPython 3.11.0 to 3.11.4 return wrong match ends
+# for it when the repeated group can backtrack, as this one can (on 3.11.2 the
+# scan ran past the newline before a GO). The fix is in CPython 3.11.5 and
+# 3.12.0 (python/cpython gh-106052), and the bounded repeat splits as fast.
+_REPEAT_LIMIT = 1000
+
+
+def _compile_scanner(limit: int = _REPEAT_LIMIT) -> _Scanner:
+    """Compile the scan patterns with every repeat of a group bounded by ``limit``."""
     token = _plain_token(limit)
-    repeat = "*+" if possessive else f"{{0,{limit}}}"
-    return _Scanner(
-        plain=re.compile(token + repeat), token=re.compile(token), possessive=possessive
-    )
+    return _Scanner(plain=re.compile(f"{token}{{0,{limit}}}"), token=re.compile(token))
 
 
-_SCANNER = _compile_scanner(possessive=_POSSESSIVE_WORKS)
+_SCANNER = _compile_scanner()
 # White space and line comments: what a batch without code consists of, apart
-# from block comments, which the loop skips itself. The repeat is bounded for
-# the reason given above, and _blank_end resumes it.
+# from block comments, which the loop skips itself. _blank_end resumes the
+# bounded repeat.
 _BLANK = re.compile(rf"(?:\s+|--[^\n]*){{0,{_REPEAT_LIMIT}}}")
 # Microsoft's GO page (https://learn.microsoft.com/sql/t-sql/language-elements/sql-server-utilities-statements-go)
 # states only that no statement may share the GO line, that comments may, and
@@ -127,12 +118,12 @@ class _Splitter:
         *,
         file: str | None,
         substitution: Substitution,
-        scanner: _Scanner = _SCANNER,
+        scanner: _Scanner | None = None,
     ) -> None:
         self.text = text
         self.file = file
         self.substitution = substitution
-        self.scanner = scanner
+        self.scanner = scanner if scanner is not None else _SCANNER
         self.lines = LineCounter(text)
         self.batches: list[tuple[str, int, int]] = []  # (text, line, repeat)
         # End of the last block comment that only comments and white space

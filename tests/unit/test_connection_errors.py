@@ -2,7 +2,9 @@
 
 Engine creation is checked by replacing ``sqlalchemy.engine.create_engine``
 with a recorder, because no ODBC driver can be loaded here. The recorder
-shows which URL and options ontime_db requests, not that a server accepts them.
+builds a real Engine on a stand-in DB-API module that is never connected,
+so it shows which URL and options ontime_db requests, not that a server
+accepts them.
 """
 
 from __future__ import annotations
@@ -112,8 +114,13 @@ def test_mssql_python_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = ConnectionSettings.from_options(
         server="h", user="u", password="p", driver="mssql-python"
     )
-    with pytest.raises(DriverNotFoundError, match="pip install ontime-db\\[mssql-python\\]"):
+    with pytest.raises(DriverNotFoundError) as raised:
         connect(settings)
+    assert str(raised.value) == (
+        "the driver for 'mssql+mssqlpython://u:***@h/master' cannot be loaded (No module "
+        "named 'mssql_python'). Install Microsoft's mssql-python driver with `python -m pip "
+        "install mssql-python` (it brings its own ODBC layer), or use the default pyodbc driver."
+    )
 
 
 def test_mssql_python_old_sqlalchemy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,14 +211,18 @@ def test_pyodbc_on_this_machine() -> None:
 # -- engine creation ------------------------------------------------------------------------
 
 
+def stand_in_module() -> types.SimpleNamespace:
+    """A DB-API module with the attributes SQLAlchemy reads when an engine is created."""
+    return types.SimpleNamespace(paramstyle="qmark", version="5.0", Error=Exception, Cursor=object)
+
+
 class EngineRecorder:
     def __init__(self) -> None:
         self.calls: list[tuple[URL, dict[str, Any]]] = []
 
     def __call__(self, url: URL, **options: Any) -> Any:
         self.calls.append((url, options))
-        dialect = types.SimpleNamespace(driver="pyodbc", dbapi=None)
-        return types.SimpleNamespace(url=url, dialect=dialect, dispose=lambda: None)
+        return create_engine(url, module=stand_in_module(), **options)
 
 
 @pytest.fixture
@@ -304,10 +315,7 @@ def test_integrated_quiet_on_windows(
 
 def fake_pyodbc_engine() -> sqlalchemy.engine.Engine:
     """A real SQLAlchemy Engine whose DB-API module is a stand-in; it never connects."""
-    module = types.SimpleNamespace(
-        paramstyle="qmark", version="5.0", Error=Exception, Cursor=object
-    )
-    return create_engine("mssql+pyodbc://u:p@h/ontimems?driver=X", module=module)
+    return create_engine("mssql+pyodbc://u:p@h/ontimems?driver=X", module=stand_in_module())
 
 
 def test_engine_target_reused() -> None:
