@@ -2,9 +2,11 @@
 
 Run from the repository root:
 
-    python bench/bench_split.py            # 2 MB and 20 MB inputs
-    python bench/bench_split.py --sizes 2  # one size, in MB
-    python bench/bench_split.py --crlf     # CRLF line endings, as SSMS writes them
+    python bench/bench_split.py               # 2 MB and 20 MB inputs
+    python bench/bench_split.py --sizes 2     # one size, in MB
+    python bench/bench_split.py --crlf        # CRLF line endings, as SSMS writes them
+    python bench/bench_split.py --inserts     # one batch of INSERTs, no GO
+    python bench/bench_split.py --possessive  # compare with a "*+" scan (Python 3.11.5+)
 
 For each size it prints the throughput in MB/s, the peak memory that
 tracemalloc records while splitting (as a multiple of the input's size in
@@ -17,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 
-from ontime_db.script import parse
+from ontime_db.script import parse, splitter
 
 PROCEDURE = '''/* Procedure {n}: returns the bookings of one room.
    GO inside this comment is text, and so is /* a nested */ comment. */
@@ -56,6 +59,16 @@ GO
 """
 
 
+def generate_inserts(size: int) -> str:
+    """Return one batch of ``INSERT`` statements of about ``size`` characters, without GO.
+
+    The scanner stops at no position in it, so this is the worst case for
+    the memory of its regular expression.
+    """
+    line = INSERTS.format(n=1, i=1, text="O''Brien")
+    return line * (size // len(line) + 1)
+
+
 def generate(size: int, *, seed: int = 1) -> str:
     """Return realistic T-SQL of about ``size`` characters with thousands of GO lines."""
     rng = random.Random(seed)
@@ -87,6 +100,18 @@ def peak_memory(split: Callable[[str], object], text: str) -> int:
     return peak
 
 
+def use_possessive_scan() -> None:
+    """Make the splitter scan with an unbounded possessive repeat, for comparison only.
+
+    CPython 3.11.0 to 3.11.4 return wrong match ends for this pattern, so the
+    splitter itself always uses the bounded repeat.
+    """
+    if sys.version_info < (3, 11, 5):
+        raise SystemExit("--possessive needs Python 3.11.5 or later")
+    token = splitter._plain_token(splitter._REPEAT_LIMIT)
+    splitter._SCANNER = splitter._Scanner(plain=re.compile(token + "*+"), token=re.compile(token))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -99,13 +124,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--crlf", action="store_true", help="write the generated script with CRLF line endings"
     )
+    parser.add_argument(
+        "--inserts",
+        action="store_true",
+        help="split one batch of INSERT statements without GO lines instead",
+    )
+    parser.add_argument(
+        "--possessive",
+        action="store_true",
+        help="scan with a possessive repeat instead of the bounded one (Python 3.11.5+)",
+    )
     args = parser.parse_args(argv)
 
     import sqlparse
 
-    print(f"python {sys.version.split()[0]}, sqlparse {sqlparse.__version__}")
+    scan = "possessive" if args.possessive else f"bounded ({splitter._REPEAT_LIMIT})"
+    if args.possessive:
+        use_possessive_scan()
+    print(f"python {sys.version.split()[0]}, sqlparse {sqlparse.__version__}, {scan} scan")
     for megabytes in args.sizes:
-        text = generate(int(megabytes * 1_000_000))
+        size = int(megabytes * 1_000_000)
+        text = generate_inserts(size) if args.inserts else generate(size)
         if args.crlf:
             text = text.replace("\n", "\r\n")
         size_mb = len(text.encode("utf-8")) / 1_000_000
@@ -120,8 +159,13 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = min(elapsed, time.perf_counter() - started)
         peak = peak_memory(parse, text)
 
-        go_line = "\r\nGO\r\n" if args.crlf else "\nGO\n"
-        sample = text[: text.rfind(go_line, 0, 1_000_000) + len(go_line)]
+        # sqlparse splits the first 1 MB, cut after a GO line, or after a
+        # line when the script has no GO.
+        line_end = "\r\n" if args.crlf else "\n"
+        cut = text.rfind(f"{line_end}GO{line_end}", 0, 1_000_000) + len(line_end) * 2 + 2
+        if args.inserts:
+            cut = text.rfind(line_end, 0, 1_000_000) + len(line_end)
+        sample = text[:cut]
         started = time.perf_counter()
         sqlparse.split(sample)
         sqlparse_rate = (len(sample) / 1_000_000) / (time.perf_counter() - started)

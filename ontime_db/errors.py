@@ -85,11 +85,11 @@ class InvalidNameError(ConfigurationError, ValueError):
     """A database, login or file name cannot be used as written."""
 
 
-class InvalidSchemaVersion(OnTimeDbError, ValueError):
+class InvalidSchemaVersion(ConfigurationError, ValueError):
     """A schema version string such as ``"15.0"`` could not be parsed."""
 
 
-class InvalidProductVersion(OnTimeDbError, ValueError):
+class InvalidProductVersion(ConfigurationError, ValueError):
     """A product version string such as ``"2.6.1"`` could not be parsed or mapped."""
 
 

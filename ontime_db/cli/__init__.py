@@ -14,9 +14,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ._common import EXIT_FAILURE, EXIT_USAGE, fail, rearrange_vendor_arguments
+from ._common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    PromptInterrupted,
+    fail,
+    rearrange_vendor_arguments,
+)
 
 __all__ = ["main"]
+
+# The shell's status for a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 # Modules that register verbs, in the order `--help` lists them.
 COMMAND_MODULES = (
@@ -33,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     return _build()[0]
 
 
-def _build() -> tuple[argparse.ArgumentParser, set[str]]:
+def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="ontime-db",
         description=(
@@ -54,18 +63,18 @@ def _build() -> tuple[argparse.ArgumentParser, set[str]]:
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         module.register(subparsers)
-    return parser, set(subparsers.choices)
+    return parser, dict(subparsers.choices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status.
 
-    0 means success, 1 a failed operation, 2 invalid usage.
+    0 means success, 1 a failed operation, 2 invalid usage, 130 Ctrl-C.
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser, verbs = _build()
     try:
-        args = parser.parse_args(rearrange_vendor_arguments(arguments, verbs))
+        args = _parse(parser, verbs, rearrange_vendor_arguments(arguments, verbs))
     except SystemExit as stop:
         return int(stop.code or 0) if isinstance(stop.code, int) else EXIT_USAGE
 
@@ -80,9 +89,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OnTimeDbError as error:
         fail(str(error))
         return EXIT_FAILURE
+    except PromptInterrupted:
+        fail("interrupted; nothing was changed")
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         fail("interrupted; see the log above for the state the operation left")
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _parse(
+    parser: argparse.ArgumentParser,
+    verbs: dict[str, argparse.ArgumentParser],
+    arguments: list[str],
+) -> argparse.Namespace:
+    # argparse hands the arguments a verb does not know back to the top-level
+    # parser, whose error would show the top-level usage line. The verb's own
+    # usage line shows the options that do exist.
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:
+        verbs[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def _configure_logging(verbosity: int) -> None:

@@ -10,7 +10,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._common import EXIT_OK, add_connection_options, connection_settings, say, say_json
+from ._common import (
+    EXIT_OK,
+    add_connection_options,
+    connection_settings,
+    database_name,
+    say,
+    say_json,
+    server_path,
+)
 
 if TYPE_CHECKING:
     from ..backups import BackupRecord
@@ -41,12 +49,14 @@ def _register_backup(subparsers: Any) -> None:
         ),
     )
     add_connection_options(parser)
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--folder",
+        type=server_path,
         metavar="SERVER_PATH",
         help="folder on the SQL Server's machine (default: the instance's backup folder)",
     )
-    parser.add_argument(
+    where.add_argument(
         "--vendor-layout",
         action="store_true",
         help="write to C:\\SqlServerBackups, the folder the vendor's tools use",
@@ -83,9 +93,16 @@ def _register_restore(subparsers: Any) -> None:
             "instance's default folders under names derived from --as."
         ),
     )
-    parser.add_argument("path", metavar="SERVER_PATH", help="backup file on the server")
     parser.add_argument(
-        "--as", dest="as_name", required=True, metavar="NAME", help="database name to restore as"
+        "path", type=server_path, metavar="SERVER_PATH", help="backup file on the server"
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_name",
+        type=database_name,
+        required=True,
+        metavar="NAME",
+        help="database name to restore as",
     )
     parser.add_argument(
         "--replace", action="store_true", help="overwrite the database if it exists"
@@ -106,8 +123,8 @@ def _register_rename(subparsers: Any) -> None:
         help="rename a database, for example ontimems.25.8 to ontimems",
         description="Rename a database with ALTER DATABASE ... MODIFY NAME.",
     )
-    parser.add_argument("old", metavar="OLD", help="current database name")
-    parser.add_argument("new", metavar="NEW", help="new database name")
+    parser.add_argument("old", type=database_name, metavar="OLD", help="current database name")
+    parser.add_argument("new", type=database_name, metavar="NEW", help="new database name")
     parser.add_argument(
         "--files",
         action="store_true",
@@ -211,7 +228,15 @@ def _restore(args: argparse.Namespace) -> int:
 
 def _rename(args: argparse.Namespace) -> int:
     from ..backups import rename
+    from ..errors import ConfigurationError
 
+    # Only an exact match is rejected: a change of case alone is a valid rename
+    # under a case-insensitive collation, which only the server can tell.
+    if args.old == args.new:
+        raise ConfigurationError(
+            f"the new name {args.new!r} is the current name; nothing to rename: give "
+            "another NEW name"
+        )
     result = rename(
         connection_settings(args), args.old, args.new, files=args.files, force=args.force
     )

@@ -15,11 +15,17 @@ from ._common import (
     EXIT_FAILURE,
     EXIT_OK,
     add_connection_options,
+    ask_yes_no,
+    check_schema_versions,
     connection_settings,
     fail,
     is_terminal,
     say,
     say_json,
+    schema_version,
+    seconds,
+    server_path,
+    warn,
 )
 
 if TYPE_CHECKING:
@@ -60,7 +66,13 @@ def _register_migrate(subparsers: Any) -> None:
     )
     add_connection_options(parser)
     _add_migrations_option(parser)
-    parser.add_argument("--target", "--to", metavar="VERSION", help="stop at this schema version")
+    parser.add_argument(
+        "--target",
+        "--to",
+        type=schema_version,
+        metavar="VERSION",
+        help="stop at this schema version (default: the newest in the migration set)",
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the plan and change nothing"
     )
@@ -72,12 +84,13 @@ def _register_migrate(subparsers: Any) -> None:
     parser.add_argument(
         "--from",
         dest="from_version",
+        type=schema_version,
         metavar="VERSION",
         help="with --sql: the version the database is at (default: an empty database)",
     )
     parser.add_argument(
         "--lock-timeout",
-        type=float,
+        type=seconds,
         default=60.0,
         metavar="SECONDS",
         help="seconds to wait for another migration's lock (default: 60)",
@@ -87,6 +100,7 @@ def _register_migrate(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--backup-folder",
+        type=server_path,
         metavar="SERVER_PATH",
         help="backup folder on the SQL Server's machine (default: the instance's own)",
     )
@@ -98,7 +112,15 @@ def _register_migrate(subparsers: Any) -> None:
         metavar="true|false",
         help=SKIP_CALLBACKS_HELP,
     )
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask before migrating")
+    parser.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help=(
+            "on a terminal migrate asks before changing the database; --yes skips the "
+            "question; without a terminal it does not ask"
+        ),
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_migrate)
 
@@ -135,13 +157,16 @@ def _migrate(args: argparse.Namespace) -> int:
         raise ConfigurationError("--from VERSION applies only with --sql; remove it or add --sql")
     if args.sql and args.dry_run:
         raise ConfigurationError("--sql and --dry-run exclude each other; choose one")
+    check_schema_versions(args.migrations, target=args.target, start=args.from_version)
     if args.sql:
         return _render(args)
 
     from ..migration import migrate
 
     settings = connection_settings(args)
-    if not args.dry_run and not args.yes and sys.stdin.isatty() and not _confirm(settings):
+    # Without a terminal migrate does not ask, as the vendor's tool runs unattended.
+    asks = not args.dry_run and not args.yes and sys.stdin.isatty()
+    if asks and not ask_yes_no(f"Migrate {settings.describe()}?"):
         say("nothing was changed")
         return EXIT_FAILURE
     try:
@@ -174,6 +199,8 @@ def _render(args: argparse.Namespace) -> int:
         from ..connection import ConnectionSettings
 
         database = ConnectionSettings.parse(args.url).database
+    if database is None and args.from_version is not None:
+        warn("the script has no USE line: run it in the database to migrate, or give --database")
     sys.stdout.write(
         render_sql(
             from_version=args.from_version,
@@ -183,11 +210,6 @@ def _render(args: argparse.Namespace) -> int:
         )
     )
     return EXIT_OK
-
-
-def _confirm(settings: Any) -> bool:
-    answer = input(f"Migrate {settings.describe()}? [y/N] ")
-    return answer.strip().lower() in {"y", "yes"}
 
 
 def _progress_printer() -> Any:
@@ -236,6 +258,7 @@ def _history(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from ..migration import validate
 
+    check_schema_versions(args.migrations, target=None, start=None)
     report = validate(connection_settings(args), migrations=args.migrations)
     problems = [
         problem

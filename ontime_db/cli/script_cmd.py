@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import EXIT_OK, add_connection_options, say, say_json
+from ._common import (
+    EXIT_OK,
+    add_connection_options,
+    name_value,
+    pluralise,
+    say,
+    say_json,
+    script_file,
+)
 
 __all__ = ["register"]
 
@@ -20,7 +28,9 @@ def register(subparsers: Any) -> None:
             "its number, first line, repeat count and whether it may run in a transaction."
         ),
     )
-    split.add_argument("file", metavar="FILE", help="T-SQL script (UTF-8, or UTF-16 with BOM)")
+    split.add_argument(
+        "file", type=script_file, metavar="FILE", help="T-SQL script (UTF-8, or UTF-16 with BOM)"
+    )
     _add_script_options(split)
     split.add_argument("--json", action="store_true", help="print the batches as JSON")
     split.add_argument(
@@ -38,7 +48,9 @@ def register(subparsers: Any) -> None:
             "autocommit mode."
         ),
     )
-    run.add_argument("file", metavar="FILE", help="T-SQL script (UTF-8, or UTF-16 with BOM)")
+    run.add_argument(
+        "file", type=script_file, metavar="FILE", help="T-SQL script (UTF-8, or UTF-16 with BOM)"
+    )
     _add_script_options(run)
     run.add_argument(
         "--allow-mixed",
@@ -55,6 +67,7 @@ def register(subparsers: Any) -> None:
 def _add_script_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--var",
+        type=name_value,
         action="append",
         default=[],
         metavar="NAME=VALUE",
@@ -62,6 +75,7 @@ def _add_script_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--placeholder",
+        type=name_value,
         action="append",
         default=[],
         metavar="NAME=VALUE",
@@ -74,25 +88,13 @@ def _add_script_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _pairs(values: list[str], option: str) -> dict[str, str]:
-    from ..errors import ConfigurationError
-
-    pairs: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ConfigurationError(f"invalid {option} {item!r}: expected NAME=VALUE")
-        pairs[name.strip()] = value
-    return pairs
-
-
 def _load(args: argparse.Namespace, *, database: str | None = None) -> Any:
     from ..script import load
 
     return load(
         args.file,
-        variables=_pairs(args.var, "--var"),
-        placeholders=_pairs(args.placeholder, "--placeholder"),
+        variables=dict(args.var),
+        placeholders=dict(args.placeholder),
         flyway_placeholders=False if args.no_flyway_placeholders else None,
         database=database,
     )
@@ -126,7 +128,7 @@ def _split(args: argparse.Namespace) -> int:
         if args.text:
             say(batch.text)
             say()
-    say(f"{len(script.batches)} batches in {script.file}")
+    say(f"{pluralise(len(script.batches), 'batch')} in {script.file}")
     return EXIT_OK
 
 
@@ -137,11 +139,13 @@ def _run(args: argparse.Namespace) -> int:
     from ..script import run
     from ._common import connection_settings
 
-    settings = connection_settings(args)
+    # The script is read and split first, so a fault in it shows before the password prompt.
     script = _load(args)
+    settings = connection_settings(args)
     transactional = script.transactional
     engine = connect(settings, autocommit=not transactional)
-    say(f"running {script.file} ({len(script.batches)} batches) on {describe(settings)}")
+    batches = pluralise(len(script.batches), "batch")
+    say(f"running {script.file} ({batches}) on {describe(settings)}")
 
     def show(message: Any) -> None:
         say(message.text)
@@ -157,5 +161,8 @@ def _run(args: argparse.Namespace) -> int:
                 connection.commit()
     finally:
         engine.dispose()
-    say(f"done: {result.batches} batches, {result.executions} executions")
+    say(
+        f"done: {pluralise(result.batches, 'batch')}, "
+        f"{pluralise(result.executions, 'execution')}"
+    )
     return EXIT_OK

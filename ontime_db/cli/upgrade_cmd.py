@@ -11,10 +11,17 @@ from ._common import (
     EXIT_OK,
     EXIT_USAGE,
     add_connection_options,
+    ask_yes_no,
+    check_schema_versions,
     connection_settings,
+    database_name,
     fail,
-    is_terminal,
+    login_name,
+    new_file,
+    product_version,
     say,
+    schema_version,
+    server_path,
 )
 
 if TYPE_CHECKING:
@@ -40,17 +47,20 @@ def register(subparsers: Any) -> None:
     group = parser.add_argument_group("upgrade")
     group.add_argument(
         "--from-product",
+        type=product_version,
         metavar="VERSION",
         help="installed product version from the About box, e.g. 2.6.2; "
         "checked against the database's schema version",
     )
     group.add_argument(
         "--target",
+        type=schema_version,
         metavar="VERSION",
         help="schema version to upgrade to (default: the newest in the migration set)",
     )
     group.add_argument(
         "--pollarity",
+        type=database_name,
         nargs="?",
         const=True,
         default=False,
@@ -59,6 +69,7 @@ def register(subparsers: Any) -> None:
     )
     group.add_argument(
         "--catering",
+        type=database_name,
         nargs="?",
         const=True,
         default=False,
@@ -67,6 +78,7 @@ def register(subparsers: Any) -> None:
     )
     group.add_argument(
         "--app-user",
+        type=login_name,
         metavar="LOGIN",
         help="login of the application, added to role api_role in a new database "
         f"(default: the connection's login, or {INTEGRATED_SECURITY_USER} for "
@@ -74,11 +86,13 @@ def register(subparsers: Any) -> None:
     )
     group.add_argument(
         "--backup-folder",
+        type=server_path,
         metavar="PATH",
         help="folder on the SQL Server machine for the backup (default: the server's)",
     )
     group.add_argument(
         "--new-database",
+        type=database_name,
         metavar="NAME",
         help="name of the new database on the legacy route (default: <database>.<target>)",
     )
@@ -86,6 +100,7 @@ def register(subparsers: Any) -> None:
     group.add_argument("--yes", "-y", action="store_true", help="carry out the plan without asking")
     group.add_argument(
         "--log-file",
+        type=new_file,
         metavar="PATH",
         help="log file (default: upgrade-from-<version>.log in the current folder)",
     )
@@ -97,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UpgradeCancelledError, UpgradeError
     from ..upgrades import plan_upgrade, upgrade
 
+    check_schema_versions(None, target=args.target, start=None)
     settings = connection_settings(args)
     plan = plan_upgrade(
         settings,
@@ -108,11 +124,12 @@ def run(args: argparse.Namespace) -> int:
         backup_folder=args.backup_folder,
         new_database=args.new_database,
     )
-    if not args.dry_run and plan.steps and not args.yes and not _interactive():
+    no_question = _why_no_question()
+    if not args.dry_run and plan.steps and not args.yes and no_question:
         say(plan.render())
         fail(
-            "not upgrading without confirmation: standard output is not a terminal, so no "
-            "question can be asked; run again with --yes to carry out the plan above"
+            f"not upgrading without confirmation: {no_question}; run again with --yes to "
+            "carry out the plan above"
         )
         return EXIT_USAGE
 
@@ -139,8 +156,24 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _interactive() -> bool:
-    return is_terminal() and sys.stdin.isatty()
+def _why_no_question() -> str:
+    """Say which standard stream is no terminal and what that prevents, or return ``""``.
+
+    The answer comes from standard input; the plan and the question go to
+    standard output.
+    """
+    stdin = sys.stdin.isatty()
+    stdout = sys.stdout.isatty()
+    if not stdin and not stdout:
+        return (
+            "neither standard input nor standard output is a terminal, so the question "
+            "cannot be shown or answered"
+        )
+    if not stdin:
+        return "standard input is not a terminal, so the question cannot be answered"
+    if not stdout:
+        return "standard output is not a terminal, so the question cannot be shown"
+    return ""
 
 
 def _print_event(event: UpgradeEvent) -> None:
@@ -150,11 +183,7 @@ def _print_event(event: UpgradeEvent) -> None:
 def _ask(plan: UpgradePlan) -> bool:
     del plan
     say()
-    try:
-        answer = input("Carry out this plan? [y/N] ")
-    except EOFError:
-        return False
-    return answer.strip().lower() in {"y", "yes"}
+    return ask_yes_no("Carry out this plan?")
 
 
 def _print_success(report: UpgradeReport) -> None:

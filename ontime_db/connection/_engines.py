@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, DriverNotFoundError
@@ -174,6 +174,15 @@ def _create_engine(target: Target, *, database: str | None, autocommit: bool) ->
             f"loaded ({error}). {hint}"
         ) from error
     _disable_driver_pooling(engine)
+    if isinstance(described, ConnectionSettings):
+        # Errors name what to_url chose: the ODBC driver it looked up and
+        # master when no database was given.
+        chosen = url.query.get("driver")
+        described = replace(
+            described,
+            odbc_driver=described.odbc_driver or (chosen if isinstance(chosen, str) else None),
+            database=described.database or url.database,
+        )
     _replace_connect_errors(engine, described)
     log.info("engine for %s", describe(described))
     return engine

@@ -105,7 +105,8 @@ def connection_error(
     if database is not None:
         settings = settings.with_database(database)
     original = getattr(error, "orig", None) or error
-    text = str(original)
+    raw_text = str(original)
+    text = raw_text
     if settings.password:
         # A driver may echo the password as written in the ODBC string ("}"
         # doubled) or in a URL (percent-encoded), so each form is masked.
@@ -117,18 +118,20 @@ def connection_error(
             text = text.replace(form, MASK)
     text = mask_text(text)
 
+    # The reason is read from the driver's own text: masking a short
+    # password can change other words of it, and the reason shows no text.
     args = getattr(original, "args", ())
     sqlstate = args[0] if args and isinstance(args[0], str) and len(args[0]) == 5 else None
-    if sqlstate is None and (state_match := _SQLSTATE.search(text)):
+    if sqlstate is None and (state_match := _SQLSTATE.search(raw_text)):
         sqlstate = state_match.group(1)
-    native_match = _NATIVE_ERROR.search(text)
+    native_match = _NATIVE_ERROR.search(raw_text)
     native_error = int(native_match.group(1)) if native_match else None
 
-    reason = classify_error(sqlstate, native_error, text)
+    reason = classify_error(sqlstate, native_error, raw_text)
     where = settings.describe()
-    driver = settings.odbc_driver or "the ODBC driver"
+    driver = repr(settings.odbc_driver) if settings.odbc_driver else "the ODBC driver"
     advice = {
-        "driver missing": f"the ODBC driver manager cannot load {driver!r}"
+        "driver missing": f"the ODBC driver manager cannot load {driver}"
         + (f" or find the data source {settings.dsn!r}" if settings.dsn else "")
         + f". {INSTALL_HINT.rstrip('.')}",
         "login failed": "check the login name and password"

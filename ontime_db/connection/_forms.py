@@ -71,14 +71,13 @@ def parse_sqlalchemy_url(text: str) -> URL:
         ) from error
 
 
-# How to write a password that contains ';' or '}'. Braces quote a value
-# in both forms, and a '}' inside them is doubled: Microsoft's JDBC driver
-# reads '}}' so from version 8.4 on ("Escaping values in the connection URL"
-# in "Building the connection URL"), and ODBC passes a braced value with ';'
-# intact to the driver (SQLDriverConnect, "Comments", ODBC API reference).
-# NOTE: the ODBC rule that '}}' inside braces is one '}' is taken from the
-# MS-ODBCSTR grammar as SQLAlchemy's pyodbc dialect and mssql-python apply
-# it, not from a Microsoft page read for this code.
+# Braces quote a value in both forms, and a '}' inside them is doubled.
+# Microsoft's JDBC driver reads '}}' as '}' from version 8.4 on ("Escaping
+# values in the connection URL" in its page "Building the connection URL").
+# ODBC passes a braced value that contains ';' to the driver intact
+# (SQLDriverConnect, "Comments", in the ODBC API reference).
+# NOTE: for ODBC, '}}' as one '}' is the MS-ODBCSTR grammar as SQLAlchemy's
+# pyodbc dialect applies it; no Microsoft page read for this code states it.
 _BRACES_ADVICE = (
     "If the password contains ';' or '}}', write it in braces as {key}={{...}} and "
     "double each '}}' in it: the password a;b}}c is written {key}={{a;b}}}}c}}"
@@ -247,10 +246,11 @@ def split_server(text: str, *, separators: str) -> tuple[str, str | None, int | 
 
 
 def _instance_name(text: str, *, source: str) -> str:
-    # Without this check "host\\" would quietly mean the default instance.
+    # Without this check a trailing backslash would quietly mean the default
+    # instance. The server is quoted as typed, because repr() doubles a backslash.
     if not text.strip():
         raise ConfigurationError(
-            f"invalid server {source!r}: the instance name after '\\' is empty; write "
+            f"invalid server '{source}': the instance name after '\\' is empty; write "
             "host\\INSTANCE for a named instance (for example localhost\\SQLEXPRESS), "
             "or only the host for the default instance"
         )
@@ -370,7 +370,8 @@ def jdbc_property_changes(
             properties[_JDBC_TO_ODBC[name]] = value
         else:
             # NOTE: properties such as loginTimeout or authenticationScheme
-            # have no plain ODBC keyword; they are dropped, not guessed.
+            # have no plain ODBC keyword; they are dropped, not guessed. The
+            # name logged may be the tail of an unbraced password (password=a;b=c).
             log.warning("ignoring JDBC property %s: the ODBC driver has no equivalent", key)
             ignored.append(key)
 

@@ -235,7 +235,10 @@ class ConnectionSettings:
         return f"{server}\\{self.instance}" if self.instance else server
 
     def describe(self) -> str:
-        """Return ``server[\\instance][:port]/database as login``, never the password."""
+        """Return ``server[\\instance][:port]/database as login``, never the password.
+
+        Settings without a user or integrated security end in ``without a login``.
+        """
         where = self._where()
         if self.integrated_security:
             return f"{where} as integrated security"

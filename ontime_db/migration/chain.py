@@ -265,6 +265,11 @@ def _set_directory(migrations: MigrationsArgument) -> Path:
 
         return migrations_dir()
     directory = Path(migrations)
+    if not directory.exists():
+        raise MigrationSetError(
+            f"migration set folder {str(directory)!r} does not exist; check the path given "
+            "to --migrations"
+        )
     if not (directory / "env.py").is_file() or not (directory / "versions").is_dir():
         raise MigrationSetError(
             f"invalid migration set {str(directory)!r}: expected a folder with env.py "

@@ -81,4 +81,11 @@ def _header(start: SchemaVersion | None, target: SchemaVersion, database: str | 
     ]
     if database is not None:
         lines += [f"USE {quote_identifier(database)};", "GO", ""]
+    elif start is not None:
+        # From an empty database the create script's own USE picks the database.
+        lines.insert(
+            -1,
+            "-- The script has no USE line: run it in the database to migrate, or give "
+            "--database.",
+        )
     return "\n".join(lines) + "\n"

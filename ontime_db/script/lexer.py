@@ -2,8 +2,8 @@
 
 Strings (``'...'`` and ``N'...'`` with ``''``), quoted identifiers
 (``[...]`` with ``]]`` and ``"..."`` with ``""``), line comments and
-nested block comments are skipped with ``str.find`` and compiled patterns,
-so the Python loop runs once per token that matters, not once per
+nested block comments are skipped with ``str.find`` and compiled patterns.
+The Python loop therefore runs once per token that matters, not once per
 character. T-SQL has no backslash escapes.
 """
 
@@ -67,7 +67,7 @@ def skip_quoted(text: str, start: int, *, file: str | None, lines: LineCounter) 
     opener = text[start]
     closing = _CLOSING.get(opener)
     if closing is None:
-        raise ValueError(f"position {start} holds {opener!r}, not a quote or '['")
+        raise ValueError(f"invalid start {start}: expected a quote or '[' there, found {opener!r}")
 
     # One find per doubled closing character. A pattern with a repeated group
     # would keep memory for each of them until the match ends.

@@ -29,22 +29,25 @@ log = logging.getLogger(__name__)
 
 UseChoice = Literal["keep", "retarget", "reject"]
 
+
 # A plain token is text that the loop never visits: a run of ordinary
 # characters, a complete string or quoted identifier, a line comment, a lone
 # "-" or "/", or a newline or carriage return. The loop stops where no token
-# matches. That is a block comment (they nest, which a pattern cannot follow),
-# a newline whose next line starts with GO or a sqlcmd command, a carriage
-# return without a line feed before a GO (which the loop rejects), or a quote
-# whose string has no end or more than ``limit`` doubled quotes (which
-# skip_quoted reads). GO after white space other than spaces and tabs also
-# stops it. After "GO", an identifier character makes a word such as GOTO or
-# gone_at instead of a separator. The "(?!')" after a closing quote keeps a
-# bounded match from ending between the two quotes of a doubled quote.
+# matches:
+# - a block comment, because comments nest and a pattern cannot follow that;
+# - a newline whose next line starts with GO or a sqlcmd command, also after
+#   white space other than spaces and tabs, which the loop rejects;
+# - a carriage return without a line feed before a GO, which the loop rejects;
+# - a quote whose string has no end or more than ``limit`` doubled quotes,
+#   which skip_quoted reads.
+# After "GO", an identifier character makes a word such as GOTO or gone_at
+# instead of a separator. The "(?!')" after a closing quote keeps a bounded
+# match from ending between the two quotes of a doubled quote.
 def _plain_token(limit: int) -> str:
     return (
         r"""(?:[^'"\[\-/\n\r]+"""
         rf"""|'[^']*(?:''[^']*){{0,{limit}}}'(?!')"""
-        rf'''|"[^"]*(?:""[^"]*){{0,{limit}}}"(?!")'''
+        rf"""|"[^"]*(?:""[^"]*){{0,{limit}}}"(?!")"""
         rf"""|\[[^\]]*(?:\]\][^\]]*){{0,{limit}}}\](?!\])"""
         r"""|--[^\n]*|-|/(?!\*)"""
         r"""|\r(?![^\S\n]*[gG][oO](?![\w@#$]))"""
@@ -63,11 +66,12 @@ class _Scanner(NamedTuple):
 # than 100 bytes each on CPython 3.10 and 3.11, so an unbounded "*" over a
 # 10 MB batch without GO takes hundreds of MB. Every repeat of a group here
 # is therefore bounded, and the loop resumes where a bounded match ended.
-# NOTE: a possessive repeat ("*+", Python 3.11+) would keep no backtracking
-# points, but it is not used. CPython 3.11.0 to 3.11.4 return wrong match ends
-# for it when the repeated group can backtrack, as this one can (on 3.11.2 the
-# scan ran past the newline before a GO). The fix is in CPython 3.11.5 and
-# 3.12.0 (python/cpython gh-106052), and the bounded repeat splits as fast.
+# NOTE: a possessive repeat ("*+", Python 3.11+) keeps no backtracking points
+# and splits one long batch about 12% faster (bench/bench_split.py), but it is
+# not used. CPython 3.11.0 to 3.11.4 return wrong match ends for it when the
+# repeated group can backtrack, as this one can: on 3.11.2 the scan ran past
+# the newline before a GO. The fix is in CPython 3.11.5 and 3.12.0
+# (python/cpython gh-106052).
 _REPEAT_LIMIT = 1000
 
 

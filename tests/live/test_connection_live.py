@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -20,11 +21,11 @@ from ontime_db.connection import (
     ConnectionSettings,
     check_connection,
     connect,
-    connection_error,
     engine_for,
     engine_scope,
 )
-from ontime_db.errors import ConnectionFailedError
+from ontime_db.errors import ConnectionFailedError, OnTimeDbError
+from ontime_db.quoting import quote_identifier, quote_string
 from ontime_db.testing import drop_database
 
 pytestmark = pytest.mark.mssql
@@ -157,12 +158,92 @@ def test_database_missing_on_connect(mssql_url: URL) -> None:
     name = f"ontime_missing_{uuid.uuid4().hex[:8]}"
     engine = engine_for(mssql_url, database=name)
     try:
-        with pytest.raises(DBAPIError) as raised:
+        with pytest.raises(ConnectionFailedError) as raised:
             engine.connect()
-        error = connection_error(raised.value, mssql_url, database=name)
-        assert error.reason == "database missing"
+        assert raised.value.reason == "database missing"
+        assert raised.value.database == name
     finally:
         engine.dispose()
+
+
+def test_engine_connect_unreachable(mssql_url: URL) -> None:
+    """An engine of the library raises ConnectionFailedError itself, not SQLAlchemy's error."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    engine = engine_for(mssql_url.set(host="127.0.0.1", port=closed_port), database="master")
+    try:
+        with pytest.raises(ConnectionFailedError) as raised:
+            engine.connect()
+        assert raised.value.reason == "server not found"
+        assert str(raised.value).startswith(
+            f"connecting to 127.0.0.1:{closed_port}/master as {mssql_url.username} failed "
+            "(server not found)"
+        )
+        assert (mssql_url.password or "\x00") not in str(raised.value)
+    finally:
+        engine.dispose()
+
+
+def test_engine_wrong_password(mssql_url: URL) -> None:
+    wrong = "not-the-password-" + uuid.uuid4().hex
+    engine = connect(mssql_url.set(password=wrong))
+    try:
+        with pytest.raises(ConnectionFailedError) as raised:
+            engine.connect()
+        assert raised.value.reason == "login failed"
+        assert wrong not in str(raised.value)
+    finally:
+        engine.dispose()
+
+
+def test_statement_error_not_replaced(mssql_url: URL) -> None:
+    """Only errors while connecting are replaced; a failing statement keeps SQLAlchemy's error."""
+    engine = connect(mssql_url)
+    try:
+        with engine.connect() as connection, pytest.raises(DBAPIError) as raised:
+            connection.execute(text("SELECT * FROM dbo.ontime_no_such_table"))
+        assert not isinstance(raised.value, OnTimeDbError)
+        # SQL Server error 208: Invalid object name.
+        assert "(208)" in str(raised.value.orig)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def hard_login(mssql_engine: Engine) -> Iterator[tuple[str, str]]:
+    """A SQL login whose password contains ';', '}', '=' and '{'; dropped afterwards."""
+    name = f"ontime_login_{uuid.uuid4().hex[:8]}"
+    password = f"S3cret;pw}}x={uuid.uuid4().hex[:6]}{{"
+    login = quote_identifier(name, kind="login name")
+    with mssql_engine.connect() as connection:
+        # CHECK_POLICY = OFF: the test password need not meet a Windows policy.
+        connection.exec_driver_sql(
+            f"CREATE LOGIN {login} WITH PASSWORD = {quote_string(password)}, CHECK_POLICY = OFF"
+        )
+    try:
+        yield name, password
+    finally:
+        with mssql_engine.connect() as connection:
+            connection.exec_driver_sql(f"DROP LOGIN {login}")
+
+
+def test_braced_password_forms(
+    mssql_engine: Engine, mssql_url: URL, hard_login: tuple[str, str]
+) -> None:
+    name, password = hard_login
+    with mssql_engine.connect() as connection:
+        created = connection.execute(
+            text("SELECT name FROM sys.server_principals WHERE name = :name"), {"name": name}
+        ).scalar_one()
+    assert created == name
+
+    as_login = mssql_url.set(username=name, password=password)
+    forms = {"jdbc": jdbc_of(as_login), "odbc": odbc_of(as_login)}
+    assert "password={S3cret;pw}}x=" in forms["jdbc"]
+    assert "PWD={S3cret;pw}}x=" in forms["odbc"]
+    for form, target in forms.items():
+        assert session_of(connect(target)) == ("master", name), form
 
 
 def test_certificate_rejected(mssql_url: URL) -> None:

@@ -78,6 +78,10 @@ HEADER_NOTE = (
     "-- sets NOEXEC on, so the batches after it are compiled but not run."
 )
 
+NO_USE_NOTE = (
+    "-- The script has no USE line: run it in the database to migrate, or give --database."
+)
+
 NOT_RUN = "The batches after this one are compiled but not run."
 
 START_GUARD_26_2 = """-- Stop unless database [ontimems.25.8] is at schema version 26.2.
@@ -304,8 +308,25 @@ def test_render_database_names(database: str, quoted: str) -> None:
 
 def test_render_up_to_date_is_header_only() -> None:
     assert render_sql(from_version="26.4") == (
-        f"-- ontime_db migration script: from schema version 26.4 to 26.4.\n{HEADER_NOTE}\n\n"
+        f"-- ontime_db migration script: from schema version 26.4 to 26.4.\n{HEADER_NOTE}\n"
+        f"{NO_USE_NOTE}\n\n"
     )
+
+
+def test_header_with_database_no_note() -> None:
+    assert render_sql(from_version="26.4", database=DATABASE) == (
+        f"-- ontime_db migration script: from schema version 26.4 to 26.4.\n{HEADER_NOTE}\n\n"
+        "USE [ontimems.25.8];\nGO\n\n"
+    )
+
+
+def test_header_from_empty_no_note() -> None:
+    """From an empty database the create script's own USE line picks the database."""
+    rendered = render_sql(from_version=None, to="25.8")
+    assert rendered.startswith(
+        f"-- ontime_db migration script: from an empty database to 25.8.\n{HEADER_NOTE}\n\n"
+    )
+    assert NO_USE_NOTE not in rendered
 
 
 def test_guard_is_first_batch() -> None:
@@ -317,7 +338,10 @@ def test_guard_is_first_batch() -> None:
         "    SET @ontime_db_found = N'the current database is ' + QUOTENAME(DB_NAME());\n",
         "",
     )
-    header = f"-- ontime_db migration script: from schema version 26.2 to 26.4.\n{HEADER_NOTE}"
+    header = (
+        f"-- ontime_db migration script: from schema version 26.2 to 26.4.\n{HEADER_NOTE}\n"
+        f"{NO_USE_NOTE}"
+    )
     assert batches[0] == f"{header}\n\n{guard}"
     assert batches[1] == "SET XACT_ABORT ON;"
 

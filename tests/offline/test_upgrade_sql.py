@@ -253,9 +253,12 @@ def test_dry_run_output(planned: list[dict[str, Any]], capsys: pytest.CaptureFix
 
 
 def test_refuses_without_terminal(
-    planned: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+    planned: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Under pytest standard output is captured, so it is not a terminal."""
+    """Under pytest standard output is captured, so it is not a terminal; stdin is made one."""
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     status = main(
         [
             "upgrade",
@@ -275,8 +278,8 @@ def test_refuses_without_terminal(
     assert status == 2
     assert output.out == LEGACY_TEXT + "\n"
     assert output.err == (
-        "error: not upgrading without confirmation: standard output is not a terminal, so no "
-        "question can be asked; run again with --yes to carry out the plan above\n"
+        "error: not upgrading without confirmation: standard output is not a terminal, so the "
+        "question cannot be shown; run again with --yes to carry out the plan above\n"
     )
 
 
@@ -301,4 +304,4 @@ def test_addon_options(planned: list[dict[str, Any]]) -> None:
     assert planned[0]["pollarity"] is True
     assert planned[0]["catering"] == "cater db"
     assert planned[0]["app_user"] == "OnTimeApp"
-    assert planned[0]["to"] == "26.0"
+    assert planned[0]["to"] == SchemaVersion(26, 0)

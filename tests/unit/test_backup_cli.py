@@ -140,3 +140,97 @@ def test_backup_verbs_listed(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for verb in ("backup", "restore", "rename", "backups", "rollback"):
         assert f"    {verb} " in out
+
+
+# -- values checked before connecting -------------------------------------------
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the verb reaches the point of building a connection."""
+
+    def connection_settings(args: Any) -> Any:
+        raise AssertionError("the input is checked before connecting")
+
+    monkeypatch.setattr(backup_cmd, "connection_settings", connection_settings)
+
+
+def _usage_error(err: str, verb: str, message: str) -> None:
+    assert err.startswith(f"usage: ontime-db {verb} [-h] ")
+    assert err.endswith(f"\nontime-db {verb}: error: {message}\n")
+
+
+def test_folder_excludes_vendor_layout(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backup", "--folder", "x", "--vendor-layout"]) == 2
+    _usage_error(
+        capsys.readouterr().err, "backup", "argument --vendor-layout: not allowed with argument "
+        "--folder"
+    )
+
+
+def test_rename_same_name(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rename", "ontimems", "ontimems"]) == 2
+    assert capsys.readouterr().err == (
+        "error: the new name 'ontimems' is the current name; nothing to rename: give another "
+        "NEW name\n"
+    )
+
+
+def test_rename_case_only(calls: list[Any]) -> None:
+    """Under a case-insensitive collation a change of case is a rename the server accepts."""
+    assert main(["rename", "OnTimeMS", "ontimems"]) == 0
+    assert calls[0][1] == (TARGET, "OnTimeMS", "ontimems")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["rename", "", "x"], "argument OLD: invalid database name '': a name must not be empty"),
+        (
+            ["rename", "x", "y "],
+            "argument NEW: invalid database name 'y ': remove the leading or trailing white space",
+        ),
+        (
+            ["restore", "", "--as", ""],
+            "argument SERVER_PATH: invalid path '': expected a file or folder path on the SQL "
+            "Server's machine",
+        ),
+        (
+            ["restore", "/b/x.bak", "--as", ""],
+            "argument --as: invalid database name '': a name must not be empty",
+        ),
+        (
+            ["restore", "/b/x.bak", "--as", "a\nb"],
+            "argument --as: invalid database name 'a\\nb': it contains the control character "
+            "'\\n' (U+000A); use a name without tabs, line breaks or other control characters",
+        ),
+        (
+            ["backup", "--folder", ""],
+            "argument --folder: invalid path '': expected a file or folder path on the SQL "
+            "Server's machine",
+        ),
+        (
+            ["backups", "--database", "x" * 129],
+            f"argument --database/-database: invalid database name '{'x' * 129}': 129 "
+            "characters, SQL Server allows at most 128",
+        ),
+    ],
+    ids=["rename-empty", "rename-space", "restore-empty", "restore-as-empty", "restore-newline",
+         "backup-folder-empty", "database-too-long"],
+)
+def test_invalid_names(
+    arguments: list[str], message: str, offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(arguments) == 2
+    _usage_error(capsys.readouterr().err, arguments[0], message)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a]b", "ontimems.25.8", "my db", "O'Hare", "Größe_版本", "x]; DROP DATABASE [y"],
+    ids=["bracket", "dot", "space", "quote", "non-ascii", "injection"],
+)
+def test_restore_valid_names(name: str, calls: list[Any]) -> None:
+    """Names SQL Server stores are passed on as written; quoting is the library's job."""
+    assert main(["restore", "/b/x.bak", "--as", name]) == 0
+    assert calls[0][2]["as_name"] == name

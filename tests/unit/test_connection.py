@@ -160,8 +160,8 @@ def test_jdbc_parse(text: str, values: dict[str, Any]) -> None:
             "invalid value 'maybe' for encrypt: expected true, false or strict",
         ),
         (
-            "jdbc:sqlserver://localhost;password={a}b",
-            "invalid JDBC URL: unexpected 'b' after the braced value of password",
+            "jdbc:sqlserver://localhost;databaseName={a}b",
+            "invalid JDBC URL: unexpected 'b' after the braced value of databaseName",
         ),
     ],
     ids=[
@@ -448,7 +448,7 @@ def test_no_login_rejected() -> None:
     with pytest.raises(ConfigurationError) as raised:
         settings.to_url()
     assert str(raised.value) == (
-        "no login in the connection settings for localhost/x as (no login): give a user "
+        "no login in the connection settings for localhost/x: give a user "
         "(--user, user=... in a JDBC URL) or integratedSecurity=true"
     )
 

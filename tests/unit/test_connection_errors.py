@@ -21,7 +21,9 @@ from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
 from ontime_db.connection import (
+    INSTALL_HINT,
     KERBEROS_HINT,
+    MSSQL_PYTHON_HINT,
     ConnectionSettings,
     _drivers,
     _engines,
@@ -32,7 +34,12 @@ from ontime_db.connection import (
     engine_scope,
     find_odbc_driver,
 )
-from ontime_db.errors import ConfigurationError, ConnectionFailedError, DriverNotFoundError
+from ontime_db.errors import (
+    ConfigurationError,
+    ConnectionFailedError,
+    DriverNotFoundError,
+    DriverNotLoadedError,
+)
 
 SECRET = "S3cr3t;pw}"
 
@@ -411,6 +418,29 @@ ERROR_CASES = [
         "certificate rejected",
     ),
     ("42S02", 208, "Invalid object name 'x'. (208)", "other"),
+    (
+        "01000",
+        0,
+        "[01000] [unixODBC][Driver Manager]Can't open lib 'ODBC Driver 18 for SQL Server' : "
+        "file not found (0) (SQLDriverConnect)",
+        "driver missing",
+    ),
+    (
+        "01000",
+        0,
+        "[01000] [unixODBC][Driver Manager]Can't open lib '/opt/microsoft/msodbcsql18/lib64/"
+        "libmsodbcsql-18.so' : libssl.so.3: cannot open shared object file (0)",
+        "driver missing",
+    ),
+    (
+        "IM002",
+        0,
+        "[IM002] [Microsoft][ODBC Driver Manager] Data source name not found and no default "
+        "driver specified (0) (SQLDriverConnect)",
+        "driver missing",
+    ),
+    ("IM003", 0, "[IM003] Specified driver could not be loaded", "driver missing"),
+    ("01000", 0, "[01000] [Microsoft][ODBC Driver 18 for SQL Server]General warning", "other"),
 ]
 ERROR_IDS = [
     "login",
@@ -423,6 +453,11 @@ ERROR_IDS = [
     "openssl-cert",
     "windows-cert",
     "other",
+    "unixodbc-lib",
+    "unixodbc-lib-dependency",
+    "windows-im002",
+    "im003",
+    "warning-only",
 ]
 
 
@@ -486,3 +521,44 @@ def test_connection_error_masks_password() -> None:
     assert SECRET not in str(error)
     assert "S3cr3t" not in str(error)
     assert error.reason == "server not found"
+
+
+def test_driver_missing_short_password() -> None:
+    """Masking a one-letter password changes the text shown, not the reason."""
+    settings = ConnectionSettings.from_options(
+        server="h", user="u", password="p", odbc_driver="ODBC Driver 18 for SQL Server"
+    )
+    error = connection_error(
+        wrapped("01000", "[01000] Can't open lib 'ODBC Driver 18 for SQL Server' : file not found"),
+        settings,
+    )
+    assert isinstance(error, DriverNotLoadedError)
+    assert error.reason == "driver missing"
+
+
+def test_driver_missing_dsn() -> None:
+    settings = ConnectionSettings.parse("DSN=OnTime;UID=u;PWD=Pa55-w0rd")
+    error = connection_error(
+        wrapped("IM002", "[IM002] Data source name not found and no default driver specified"),
+        settings,
+    )
+    assert str(error).startswith(
+        "connecting to (no server)/(default database) as u failed (driver missing): the ODBC "
+        "driver manager cannot load the ODBC driver or find the data source 'OnTime'. "
+        "Install unixODBC"
+    )
+
+
+def test_install_hints_name_package() -> None:
+    assert INSTALL_HINT == (
+        "Install unixODBC and Microsoft's ODBC Driver 18 for SQL Server: on Debian/Ubuntu "
+        "`apt-get install unixodbc` and the `msodbcsql18` package from Microsoft's "
+        "repository; on RHEL `dnf install unixODBC` and `msodbcsql18`; on Windows run "
+        "the \"Microsoft ODBC Driver 18 for SQL Server\" installer. FreeTDS "
+        "(`apt-get install tdsodbc`) works as a fallback. Or install mssql-python "
+        "(`python -m pip install mssql-python`) and pass --driver mssql-python."
+    )
+    assert MSSQL_PYTHON_HINT == (
+        "Install Microsoft's mssql-python driver with `python -m pip install mssql-python` "
+        "(it brings its own ODBC layer), or use the default pyodbc driver."
+    )

@@ -123,7 +123,17 @@ def test_missing_folder_rejected(tmp_path: Path) -> None:
     with pytest.raises(MigrationSetError) as caught:
         load_set(tmp_path / "nowhere")
     assert str(caught.value) == (
-        f"invalid migration set {str(tmp_path / 'nowhere')!r}: expected a folder with env.py "
+        f"migration set folder {str(tmp_path / 'nowhere')!r} does not exist; check the path "
+        "given to --migrations"
+    )
+
+
+def test_folder_not_a_set_rejected(tmp_path: Path) -> None:
+    (tmp_path / "versions").mkdir()
+    with pytest.raises(MigrationSetError) as caught:
+        load_set(tmp_path)
+    assert str(caught.value) == (
+        f"invalid migration set {str(tmp_path)!r}: expected a folder with env.py "
         "and versions/ (an Alembic script directory)"
     )
 

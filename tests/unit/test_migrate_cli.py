@@ -17,7 +17,9 @@ from sqlalchemy import create_engine
 from ontime_db.cli import build_parser, main
 from ontime_db.cli._common import rearrange_vendor_arguments
 from ontime_db.resources import migrations_dir, sql_dir
+from ontime_db.version import SchemaVersion
 
+KNOWN = "25.8, 26.0, 26.1, 26.2, 26.3, 26.4"
 VENDOR_INTEGRATED = [
     "-skipDefaultCallbacks=true",
     "-url=jdbc:sqlserver://localhost:1433;databaseName=customname;integratedSecurity=true",
@@ -64,7 +66,7 @@ def test_migrate_defaults() -> None:
 
 def test_target_and_lock_timeout() -> None:
     args = _parse(["migrate", "--target", "26.2", "--lock-timeout", "2.5", "--no-backup"])
-    assert args.target == "26.2"  # type: ignore[attr-defined]
+    assert args.target == SchemaVersion(26, 2)  # type: ignore[attr-defined]
     assert args.lock_timeout == 2.5  # type: ignore[attr-defined]
     assert args.no_backup is True  # type: ignore[attr-defined]
 
@@ -101,8 +103,216 @@ def test_sql_database_from_vendor_url(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_sql_unknown_version_fails(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["migrate", "--sql", "--from", "15.0"]) == 1
-    assert "python -m ontime_db upgrade" in capsys.readouterr().err
+    assert main(["migrate", "--sql", "--from", "15.0"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: argument --from: schema version '15.0' is not in the migration set "
+        f"{migrations_dir()} (known versions: {KNOWN}): it is older than the first migration "
+        "25.8; upgrade it with `python -m ontime_db upgrade`, which copies the data into a new "
+        "database at 25.8 (the legacy route)\n"
+    )
+
+
+# -- values checked before connecting -------------------------------------------
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the verb reaches the point of building a connection."""
+    from ontime_db.cli import migrate_cmd
+
+    def connection_settings(args: Any) -> Any:
+        raise AssertionError("the input is checked before connecting")
+
+    monkeypatch.setattr(migrate_cmd, "connection_settings", connection_settings)
+
+
+def _usage_error(err: str, message: str) -> None:
+    assert err.startswith("usage: ontime-db migrate [-h] ")
+    assert err.endswith(f"\nontime-db migrate: error: {message}\n")
+
+
+BAD_VERSIONS = ["25.8.1", "abc", "", "v25.8"]
+BAD_VERSION_IDS = ["three-parts", "word", "empty", "prefix"]
+
+
+@pytest.mark.parametrize("text", BAD_VERSIONS, ids=BAD_VERSION_IDS)
+def test_sql_from_invalid(text: str, offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--sql", "--from", text]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        f"argument --from: invalid schema version {text!r}: expected MAJOR or MAJOR.MINOR, "
+        "for example '15' or '25.8'",
+    )
+
+
+@pytest.mark.parametrize("text", BAD_VERSIONS, ids=BAD_VERSION_IDS)
+def test_target_invalid(text: str, offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--server", "db1", "--target", text]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        f"argument --target/--to: invalid schema version {text!r}: expected MAJOR or "
+        "MAJOR.MINOR, for example '15' or '25.8'",
+    )
+
+
+@pytest.mark.parametrize("sql", [False, True], ids=["online", "sql"])
+def test_target_not_in_set(sql: bool, offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    arguments = ["migrate", "--server", "db1", "--target", "99.0"]
+    assert main([*arguments, "--sql"] if sql else arguments) == 2
+    assert capsys.readouterr().err == (
+        f"error: argument --target: schema version '99.0' is not in the migration set "
+        f"{migrations_dir()} (known versions: {KNOWN}); choose one of them, or leave --target "
+        "out for the newest, 26.4\n"
+    )
+
+
+def test_sql_from_not_in_set(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--sql", "--from", "25"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: argument --from: schema version '25.0' is not in the migration set "
+        f"{migrations_dir()} (known versions: {KNOWN}): it is older than the first migration "
+        "25.8; upgrade it with `python -m ontime_db upgrade`, which copies the data into a new "
+        "database at 25.8 (the legacy route)\n"
+    )
+
+
+def test_sql_from_after_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--sql", "--from", "26.2", "--target", "26.0"]) == 2
+    assert capsys.readouterr().err == (
+        "error: argument --from: schema version '26.2' is newer than --target 26.0: migrate "
+        "does not downgrade; give a --from at or below --target\n"
+    )
+
+
+@pytest.mark.parametrize("text", ["-5", "abc", "nan"], ids=["negative", "word", "nan"])
+def test_lock_timeout_invalid(
+    text: str, offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "--server", "db1", "--lock-timeout", text]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        f"argument --lock-timeout: invalid number of seconds {text!r}: expected a number >= 0, "
+        "for example 60 or 2.5",
+    )
+
+
+def test_lock_timeout_zero() -> None:
+    assert _parse(["migrate", "--lock-timeout", "0"]).lock_timeout == 0.0  # type: ignore[attr-defined]
+
+
+def test_migrations_folder_missing(
+    offline: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["migrate", "--server", "db1", "--migrations", "nosuchdir"]) == 2
+    assert capsys.readouterr().err == (
+        "error: migration set folder 'nosuchdir' does not exist; check the path given to "
+        "--migrations\n"
+    )
+
+
+def test_validate_folder_missing(
+    offline: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "--server", "db1", "--migrations", "nosuchdir"]) == 2
+    assert capsys.readouterr().err == (
+        "error: migration set folder 'nosuchdir' does not exist; check the path given to "
+        "--migrations\n"
+    )
+
+
+def test_backup_folder_empty(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--server", "db1", "--backup-folder", " "]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        "argument --backup-folder: invalid path ' ': expected a file or folder path on the SQL "
+        "Server's machine",
+    )
+
+
+def test_yes_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--help"]) == 0
+    assert (
+        "--yes, -y on a terminal migrate asks before changing the database; --yes skips the "
+        "question; without a terminal it does not ask"
+    ) in " ".join(capsys.readouterr().out.split())
+
+
+# -- the question before migrating ---------------------------------------------
+
+
+@pytest.fixture
+def asking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal on standard input and a migrate that must not run."""
+    import ontime_db.migration
+
+    def migrate(*args: Any, **options: Any) -> Any:
+        raise AssertionError("the database is not migrated without a yes")
+
+    monkeypatch.setattr(ontime_db.migration, "migrate", migrate)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
+
+
+def _answer_with(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> list[str]:
+    prompts: list[str] = []
+
+    def fake_input(prompt: str) -> str:
+        prompts.append(prompt)
+        raise error
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    return prompts
+
+
+MIGRATE_ARGUMENTS = ["migrate", "--server", "db1", "--database", "ontimems", "--user", "OnTimeApp"]
+
+
+def test_prompt_end_of_input(
+    asking: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = _answer_with(monkeypatch, EOFError())
+
+    assert main(MIGRATE_ARGUMENTS) == 1
+    output = capsys.readouterr()
+    assert prompts == ["Migrate db1/ontimems as OnTimeApp? [y/N] "]
+    assert output.out == "\nnothing was changed\n"
+    assert output.err == ""
+
+
+def test_prompt_ctrl_c(
+    asking: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _answer_with(monkeypatch, KeyboardInterrupt())
+
+    assert main(MIGRATE_ARGUMENTS) == 130
+    assert capsys.readouterr().err == "error: interrupted; nothing was changed\n"
+
+
+# -- the --sql script without a database ---------------------------------------
+
+NO_USE = "the script has no USE line: run it in the database to migrate, or give --database"
+NO_USE_COMMENT = (
+    "-- The script has no USE line: run it in the database to migrate, or give --database."
+)
+
+
+def test_sql_without_database_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--sql", "--from", "25.8"]) == 0
+    output = capsys.readouterr()
+    assert output.err == f"warning: {NO_USE}\n"
+    assert f"\n{NO_USE_COMMENT}\n" in output.out
+    assert "\nUSE " not in output.out.split("-- Running upgrade", 1)[0]
+
+
+def test_sql_with_database_no_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--sql", "--from", "25.8", "--database", "ontimems"]) == 0
+    output = capsys.readouterr()
+    assert output.err == ""
+    assert "no USE line" not in output.out
 
 
 def test_validate_ignore_pending_flag() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,86 @@ def test_split_var_needed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_split_invalid_var(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["split", str(script), "--var", "novalue"]) == 2
-    assert capsys.readouterr().err == "error: invalid --var 'novalue': expected NAME=VALUE\n"
+    _usage_error(
+        capsys.readouterr().err, "split", "argument --var: invalid value 'novalue': expected "
+        "NAME=VALUE"
+    )
+
+
+def test_split_invalid_placeholder(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["split", str(script), "--placeholder", "=x"]) == 2
+    _usage_error(
+        capsys.readouterr().err, "split", "argument --placeholder: invalid value '=x': expected "
+        "NAME=VALUE"
+    )
+
+
+def _usage_error(err: str, verb: str, message: str) -> None:
+    assert err.startswith(f"usage: ontime-db {verb} [-h] ")
+    assert err.endswith(f"\nontime-db {verb}: error: {message}\n")
+
+
+@pytest.mark.parametrize("verb", ["split", "run-script"])
+def test_script_missing(
+    verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([verb, "nosuch.sql"]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        verb,
+        f"argument FILE: script file 'nosuch.sql' does not exist; check the path (the current "
+        f"folder is {str(tmp_path)!r})",
+    )
+
+
+@pytest.mark.parametrize("verb", ["split", "run-script"])
+def test_script_is_folder(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([verb, str(tmp_path)]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        verb,
+        f"argument FILE: script file {str(tmp_path)!r} is not a file; give the path of a .sql "
+        "file",
+    )
+
+
+def test_split_one_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "one.sql"
+    path.write_text("SELECT 1;\nGO\n", encoding="utf-8")
+
+    assert main(["split", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "batch 1: line 1, run 1x, transaction",
+        f"1 batch in {path}",
+    ]
+
+
+def test_split_no_batches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "empty.sql"
+    path.write_text("GO\n", encoding="utf-8")
+
+    assert main(["split", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"0 batches in {path}"]
+
+
+def test_run_script_checks_script_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fault in the script is reported before the password prompt and the connection."""
+    from ontime_db.cli import _common
+
+    def connection_settings(args: Any) -> Any:
+        raise AssertionError("the script is read before connecting")
+
+    monkeypatch.setattr(_common, "connection_settings", connection_settings)
+    path = tmp_path / "bad.sql"
+    path.write_text("SELECT 1\nGO;\n", encoding="utf-8")
+
+    assert main(["run-script", str(path), "--server", "db1"]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {path}, line 2: invalid batch separator")
 
 
 def test_split_bad_separator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,11 +151,16 @@ def test_split_bad_separator(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().err.startswith(f"error: {path}, line 2: invalid batch separator")
 
 
-def test_run_script_options() -> None:
+def test_run_script_options(script: Path) -> None:
     from ontime_db.cli import build_parser
 
     args = build_parser().parse_args(
-        ["run-script", "a.sql", "--allow-mixed", "--var", "A=1", "--server", "db1"]
+        ["run-script", str(script), "--allow-mixed", "--var", "A=1", "--server", "db1"]
     )
 
-    assert (args.file, args.allow_mixed, args.var, args.server) == ("a.sql", True, ["A=1"], "db1")
+    assert (args.file, args.allow_mixed, args.var, args.server) == (
+        str(script),
+        True,
+        [("A", "1")],
+        "db1",
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ontime_db.cli import main
 from ontime_db.errors import ScriptDecodeError, ScriptError
 from ontime_db.script import decode, load
 from ontime_db.script.splitter import is_flyway_script
@@ -186,3 +187,49 @@ def test_load_utf16_be_line_numbers(tmp_path: Path) -> None:
         ("-- one\r\nSELECT 1;", 1),
         ("SELECT 2;", 5),
     ]
+
+
+WIDE_MESSAGE = (
+    "cannot decode {name!r} as utf-8: NUL character at byte offset 1, which T-SQL text "
+    "never contains, so the file is in another encoding (UTF-16 without a byte-order mark, "
+    "or UTF-32); save it as UTF-8, or as UTF-16 with a byte-order mark"
+)
+
+
+def test_load_utf16_without_bom(tmp_path: Path) -> None:
+    path = tmp_path / "wide.sql"
+    path.write_bytes("SELECT 1;\r\nGO\r\n".encode("utf-16-le"))
+
+    with pytest.raises(ScriptDecodeError) as caught:
+        load(path)
+
+    assert str(caught.value) == WIDE_MESSAGE.format(name=str(path))
+    assert (caught.value.file, caught.value.encoding, caught.value.offset) == (
+        str(path),
+        "utf-8",
+        1,
+    )
+
+
+def test_load_utf16_without_bom_non_ascii(tmp_path: Path) -> None:
+    path = tmp_path / "wide.sql"
+    path.write_bytes("éSELECT 1;".encode("utf-16-le"))
+
+    with pytest.raises(ScriptDecodeError) as caught:
+        load(path)
+
+    assert str(caught.value) == (
+        f"cannot decode {str(path)!r} as utf-8: invalid byte 0xE9 at byte offset 0 (invalid "
+        "continuation byte); save the script as UTF-8, or as UTF-16 with a byte-order mark"
+    )
+
+
+def test_split_cli_utf16_without_bom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "wide.sql"
+    path.write_bytes("SELECT 1;\r\nGO\r\n".encode("utf-16-le"))
+
+    assert main(["split", str(path)]) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "error: " + WIDE_MESSAGE.format(name=str(path)) + "\n"

@@ -353,6 +353,19 @@ def test_script_kinds() -> None:
     assert (mixed.transactional, mixed.mixed) == (False, True)
 
 
+@pytest.mark.parametrize(
+    ("text", "database"),
+    [("USE [we]]ird]\nGO\nSELECT 1", "we]ird"), ('USE "O""Hare"\nGO', 'O"Hare')],
+    ids=["bracket", "double-quote"],
+)
+def test_split_use_doubled_quote(text: str, database: str) -> None:
+    checked = parse(text, use="reject", database=database)
+    retargeted = parse(text, use="retarget", database="ontimems")
+
+    assert checked.batches[0].text == text.split("\n")[0]
+    assert retargeted.batches[0].text == "USE [ontimems]"
+
+
 # -- property test -----------------------------------------------------------
 
 _WORDS = st.sampled_from(
@@ -440,18 +453,26 @@ def _separators(draw: st.DrawFn) -> tuple[str, int]:
     return line, count or 1
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(_batch_texts(), _separators()), min_size=1, max_size=6))
-def test_split_property(built: list[tuple[str, tuple[str, int]]]) -> None:
-    """A script built from batches and GO lines splits back into exactly those batches."""
+@st.composite
+def scripts(draw: st.DrawFn) -> tuple[str, list[tuple[str, int, int]]]:
+    """A script built from batches and GO lines, and its batches as (text, line, repeat)."""
+    built = draw(st.lists(st.tuples(_batch_texts(), _separators()), min_size=1, max_size=6))
     script_text = ""
-    lines = []
-    for text, (separator, _) in built:
-        lines.append(script_text.count("\n") + 1)
+    expected = []
+    for text, (separator, repeat) in built:
+        expected.append((text, script_text.count("\n") + 1, repeat))
         script_text += text + "\n" + separator + "\n"
+    return script_text, expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(scripts())
+def test_split_property(built: tuple[str, list[tuple[str, int, int]]]) -> None:
+    """A script built from batches and GO lines splits back into exactly those batches."""
+    script_text, expected = built
 
     script = parse(script_text)
 
-    assert [b.text for b in script.batches] == [text for text, _ in built]
-    assert [b.repeat for b in script.batches] == [repeat for _, (_, repeat) in built]
-    assert [b.line for b in script.batches] == lines
+    assert [b.text for b in script.batches] == [text for text, _, _ in expected]
+    assert [b.repeat for b in script.batches] == [repeat for _, _, repeat in expected]
+    assert [b.line for b in script.batches] == [line for _, line, _ in expected]

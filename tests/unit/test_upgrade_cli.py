@@ -244,28 +244,178 @@ def test_legacy_migrate_failure_report(
     assert "S3cret" not in output.out + output.err
 
 
-def test_product_between_points(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+# -- values checked before connecting -------------------------------------------
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the verb reaches the point of building a connection."""
+    from ontime_db.cli import upgrade_cmd
+
+    def connection_settings(args: Any) -> Any:
+        raise AssertionError("the input is checked before connecting")
+
+    monkeypatch.setattr(upgrade_cmd, "connection_settings", connection_settings)
+
+
+def _usage_error(err: str, message: str) -> None:
+    assert err.startswith("usage: ontime-db upgrade [-h] ")
+    assert err.endswith(f"\nontime-db upgrade: error: {message}\n")
+
+
+POINTS = (
+    "the vendor's starting points are 1.1, 1.2.0.4, 1.2.2.0, 1.3+, 1.5+, 2.0.0, 2.0.1+, 2.5.0, "
+    "2.5.0a+, 2.6.0, 2.6.2+, 2.7.0+, 2.8.0+"
+)
+
+
+def test_product_between_points(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
     """2.6.1 lies between 2.6.0 and 2.6.2+: the error lists the points and what to do."""
-    import ontime_db.detect
-
-    def detect_version(*args: Any, **options: Any) -> Any:
-        raise AssertionError("the product version is checked before connecting")
-
-    monkeypatch.setattr(ontime_db.detect, "detect_version", detect_version)
-    monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
-
     status = main([*ARGUMENTS, "--from-product", "2.6.1", "--yes"])
 
     output = capsys.readouterr()
-    assert status == 1
+    assert status == 2
     assert output.out == ""
-    assert output.err == (
-        "error: product version '2.6.1' matches no starting point: 2.6.0 covers only release "
-        "2.6.0 and 2.6.2+ starts at 2.6.2, and the vendor lists no upgrade script for the "
-        "releases between them. Leave the product version out (--from-product) so that the "
-        "database's schema version chooses the route, or give the listed release the About "
-        "box shows (2.6.0 or 2.6.2); the vendor's starting points are 1.1, 1.2.0.4, 1.2.2.0, "
-        "1.3+, 1.5+, 2.0.0, 2.0.1+, 2.5.0, 2.5.0a+, 2.6.0, 2.6.2+, 2.7.0+, 2.8.0+\n"
+    _usage_error(
+        output.err,
+        "argument --from-product: product version '2.6.1' matches no starting point: 2.6.0 "
+        "covers only release 2.6.0 and 2.6.2+ starts at 2.6.2, and the vendor lists no upgrade "
+        "script for the releases between them. Leave the product version out (--from-product) "
+        "so that the database's schema version chooses the route, or give the listed release "
+        f"the About box shows (2.6.0 or 2.6.2); {POINTS}",
     )
+
+
+def test_product_malformed(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*ARGUMENTS, "--from-product", "abc"]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        "argument --from-product: invalid product version 'abc': expected numbers separated by "
+        f"dots with an optional letter, as in '2.6.2' or '2.5.0a'; {POINTS}",
+    )
+
+
+def test_target_malformed(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*ARGUMENTS, "--target", "abc"]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        "argument --target: invalid schema version 'abc': expected MAJOR or MAJOR.MINOR, for "
+        "example '15' or '25.8'",
+    )
+
+
+def test_target_not_in_set(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    from ontime_db.resources import migrations_dir
+
+    assert main([*ARGUMENTS, "--target", "99.0"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: argument --target: schema version '99.0' is not in the migration set "
+        f"{migrations_dir()} (known versions: 25.8, 26.0, 26.1, 26.2, 26.3, 26.4); choose one "
+        "of them, or leave --target out for the newest, 26.4\n"
+    )
+
+
+def test_log_folder_missing(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*ARGUMENTS, "--log-file", "/nonexistent/dir/x.log"]) == 2
+    _usage_error(
+        capsys.readouterr().err,
+        "argument --log-file: invalid file path '/nonexistent/dir/x.log': the folder "
+        "'/nonexistent/dir' does not exist; create it or choose another folder",
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--new-database", "", "invalid database name '': a name must not be empty"),
+        ("--pollarity", " p", "invalid database name ' p': remove the leading or trailing white "
+         "space"),
+        ("--app-user", "a\tb", "invalid login name 'a\\tb': it contains the control character "
+         "'\\t' (U+0009); use a name without tabs, line breaks or other control characters"),
+    ],
+    ids=["new-database", "pollarity", "app-user"],
+)
+def test_name_options_invalid(
+    option: str, value: str, message: str, offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*ARGUMENTS, option, value]) == 2
+    _usage_error(capsys.readouterr().err, f"argument {option}: {message}")
+
+
+# -- the question before the upgrade -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stdin", "stdout", "reason"),
+    [
+        (False, True, "standard input is not a terminal, so the question cannot be answered"),
+        (True, False, "standard output is not a terminal, so the question cannot be shown"),
+        (
+            False,
+            False,
+            "neither standard input nor standard output is a terminal, so the question cannot "
+            "be shown or answered",
+        ),
+    ],
+    ids=["stdin", "stdout", "both"],
+)
+def test_refusal_names_stream(
+    stdin: bool,
+    stdout: bool,
+    reason: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
+    install(monkeypatch, "26.0", Operations())
+    monkeypatch.setattr("sys.stdin.isatty", lambda: stdin)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: stdout)
+
+    assert main(ARGUMENTS) == 2
+    assert capsys.readouterr().err == (
+        f"error: not upgrading without confirmation: {reason}; run again with --yes to carry "
+        "out the plan above\n"
+    )
+
+
+def _terminal_answer(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+
+    def fake_input(prompt: str) -> str:
+        assert prompt == "Carry out this plan? [y/N] "
+        raise error
+
+    monkeypatch.setattr("builtins.input", fake_input)
+
+
+class NoChanges(Operations):
+    def backup(self, database: str, *, folder: str | None, purpose: str) -> str:
+        raise AssertionError("no step runs without a yes")
+
+
+def test_prompt_end_of_input(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(monkeypatch, "26.0", NoChanges())
+    _terminal_answer(monkeypatch, EOFError())
+
+    assert main([*ARGUMENTS, "--log-file", str(tmp_path / "u.log")]) == 1
+    output = capsys.readouterr()
+    assert output.out.endswith(
+        "\n\n\nupgrade cancelled before the first step; nothing was changed\n"
+    )
+    assert output.err == ""
+    assert not (tmp_path / "u.log").exists()
+
+
+def test_prompt_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(monkeypatch, "26.0", NoChanges())
+    _terminal_answer(monkeypatch, KeyboardInterrupt())
+
+    assert main([*ARGUMENTS, "--log-file", str(tmp_path / "u.log")]) == 130
+    assert capsys.readouterr().err == "error: interrupted; nothing was changed\n"
+    assert not (tmp_path / "u.log").exists()
