@@ -104,7 +104,8 @@ class ConnectionFailedError(OnTimeDbError):
     """The server could not be reached or refused the login.
 
     ``reason`` is one of ``"login failed"``, ``"server not found"``,
-    ``"database missing"``, ``"certificate rejected"`` or ``"other"``.
+    ``"database missing"``, ``"certificate rejected"``, ``"driver missing"``
+    or ``"other"``.
     """
 
     def __init__(self, message: str, *, reason: str = "other", **context: Any) -> None:

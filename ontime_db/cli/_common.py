@@ -310,11 +310,16 @@ def connection_settings(args: argparse.Namespace) -> ConnectionSettings:
         server=args.server,
         database=args.database,
         user=args.user,
-        password=args.password or os.environ.get(PASSWORD_VARIABLE),
+        password=args.password,
         extra=args.extra,
         driver=args.driver,
         odbc_driver=args.odbc_driver,
     )
+    # The environment is read only when no option or URL gave a password, so
+    # a set ONTIME_DB_PASSWORD never conflicts with one given explicitly.
+    environment_password = os.environ.get(PASSWORD_VARIABLE)
+    if settings.needs_password and environment_password:
+        settings = settings.with_password(environment_password)
     if settings.needs_password and sys.stdin.isatty():
         settings = settings.with_password(_ask_password(settings))
     return settings

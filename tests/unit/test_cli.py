@@ -13,6 +13,7 @@ from ontime_db.cli import main
 from ontime_db.cli._common import (
     PromptInterrupted,
     ask_yes_no,
+    connection_settings,
     name_value,
     new_file,
     pluralise,
@@ -251,3 +252,35 @@ def test_ctrl_c_during_operation(
     assert capsys.readouterr().err == (
         "error: interrupted; see the log above for the state the operation left\n"
     )
+
+
+def _connection_args(**given: str | None) -> argparse.Namespace:
+    options = dict.fromkeys(
+        ("url", "server", "database", "user", "password", "extra", "driver", "odbc_driver")
+    )
+    options.update(given)
+    return argparse.Namespace(**options)
+
+
+def test_environment_password_fills_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "from-env")
+    settings = connection_settings(_connection_args(server="db1", user="sa"))
+    assert settings.password == "from-env"
+    assert "from-env" not in repr(settings)
+
+
+def test_environment_password_yields_to_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "from-env")
+    settings = connection_settings(
+        _connection_args(server="db1", user="sa", extra="password=from-extra;")
+    )
+    assert settings.password == "from-extra"
+
+
+def test_environment_password_unused_integrated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "from-env")
+    settings = connection_settings(
+        _connection_args(server="db1", extra="integratedSecurity=true;")
+    )
+    assert settings.integrated_security is True
+    assert settings.password is None
