@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import InvalidSchemaVersion, NotOnTimeDatabaseError
+from .errors import InvalidNameError, InvalidSchemaVersion, NotOnTimeDatabaseError
 from .quoting import check_name, quote_identifier, quote_string
 from .version import SchemaVersion
 
@@ -102,9 +102,14 @@ def read_schema_properties_sql(
     FROM sys.extended_properties AS ep
     WHERE ep.class = 3 AND ep.major_id = SCHEMA_ID(N'api') AND ep.name IN (N'a')
     ORDER BY ep.name
+
+    Raises :class:`~ontime_db.errors.InvalidNameError` when ``names`` is
+    empty or a name SQL Server cannot store.
     """
     if not names:
-        raise ValueError("read_schema_properties_sql needs at least one property name")
+        raise InvalidNameError(
+            "invalid property names (): give at least one property name to read"
+        )
     listed = ", ".join(quote_string(check_name(name, kind="property name")) for name in names)
     return (
         "SELECT ep.name AS name, CAST(ep.value AS nvarchar(4000)) AS value,\n"
@@ -130,14 +135,17 @@ def schema_property_statement(
     property already contains a character value, so a rewrite keeps the
     type that the application reads.
 
-    The batch declares variables, so give each statement its own batch
-    (or join statements for different property names: their variable
-    names differ). It contains literals only, no parameters, and runs
-    inside a transaction. It fails on the server when ``schema`` does not
-    exist.
+    The batch declares variables named after the property, so give each
+    statement its own batch. Statements for two properties may share a
+    batch when the first 60 characters of their names still differ after
+    each character other than an ASCII letter or digit becomes ``_``, as
+    ``compatibility_major`` and ``compatibility_minor`` do. The batch
+    contains literals only, no parameters, and runs inside a transaction.
+    It fails on the server when ``schema`` does not exist.
 
     Raises :class:`~ontime_db.errors.InvalidNameError` for a name SQL Server
-    cannot store.
+    cannot store, and ``TypeError`` for a value that is neither ``str`` nor
+    ``int``.
     """
     check_name(name, kind="property name")
     check_name(schema, kind="schema name")
@@ -278,7 +286,7 @@ def _version_from_properties(major: ExtendedProperty, minor: ExtendedProperty) -
     numbers = []
     for prop in (major, minor):
         text_value = (prop.value or "").strip()
-        if not text_value.isdigit():
+        if not (text_value.isascii() and text_value.isdigit()):
             raise InvalidSchemaVersion(
                 f"invalid schema version: extended property {prop.name} of the "
                 f"{API_SCHEMA!r} schema is {prop.value!r} ({prop.base_type}); "

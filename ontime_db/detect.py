@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -408,7 +408,9 @@ def database_kind(name: str) -> str:
     return "main"
 
 
-def discover(target: Target) -> list[DiscoveredDatabase]:
+def discover(
+    target: Target, *, kinds: Collection[str] | None = None
+) -> list[DiscoveredDatabase]:
     """List the databases on ``target``'s server that look like OnTime databases.
 
     A database is listed when it carries a version record or its name
@@ -416,11 +418,20 @@ def discover(target: Target) -> list[DiscoveredDatabase]:
     (main, Pollarity, Catering), its version and source when one was
     found, and otherwise the problem. System databases are skipped.
 
+    ``kinds`` limits the search to those kinds of :func:`database_kind`.
+    The kind follows from the name alone, so the other databases are
+    skipped before any query is sent to them.
+
     Raises :class:`~ontime_db.errors.ConnectionFailedError` when the server
     cannot be reached.
+
+    >>> discover("jdbc:sqlserver://db1;integratedSecurity=true",
+    ...          kinds=("pollarity", "catering"))  # doctest: +SKIP
+    [DiscoveredDatabase(name='ontimems_pollarity', kind='pollarity', ...)]
     """
     from sqlalchemy import text
 
+    found: list[DiscoveredDatabase] = []
     with _connected(target, "master", autocommit=True) as connection:
         rows = connection.execute(
             text(
@@ -428,12 +439,13 @@ def discover(target: Target) -> list[DiscoveredDatabase]:
                 "FROM sys.databases WHERE database_id > 4 ORDER BY name"
             )
         ).all()
-        found = [
-            entry
-            for row in rows
-            if (entry := _inspect(connection, str(row.name), str(row.state_desc), row.accessible))
-            is not None
-        ]
+        for row in rows:
+            name = str(row.name)
+            if kinds is not None and database_kind(name) not in kinds:
+                continue
+            entry = _inspect(connection, name, str(row.state_desc), row.accessible)
+            if entry is not None:
+                found.append(entry)
     log.info("found %d OnTime databases among %d user databases", len(found), len(rows))
     return found
 

@@ -111,7 +111,7 @@ def flyway_version_key(version: str) -> tuple[int, ...] | None:
     True
     """
     parts = version.strip().replace("_", ".").split(".")
-    if not all(part.isdigit() for part in parts):
+    if not all(part.isascii() and part.isdigit() for part in parts):
         return None
     key = [int(part) for part in parts]
     while len(key) > 1 and key[-1] == 0:

@@ -80,16 +80,10 @@ class ProductVersion:
         return self.text or f"{self.release}{self.letter}"
 
 
-def _version(text: str) -> ProductVersion:
-    match = _PRODUCT.fullmatch(text)
-    assert match is not None, text
-    return ProductVersion(Version(match.group(1)), (match.group(2) or "").lower(), text)
-
-
 # The vendor requires the Pollarity database when upgrading from before 2.7
 # and the Catering database when upgrading from before 3.8.
-POLLARITY_SINCE = _version("2.7")
-CATERING_SINCE = _version("3.8")
+POLLARITY_SINCE = ProductVersion.parse("2.7")
+CATERING_SINCE = ProductVersion.parse("3.8")
 
 
 @dataclass(frozen=True)
@@ -145,7 +139,7 @@ def _point(label: str, route: Route, low: str, high: str | None) -> StartingPoin
     open_ended = label.endswith("+")
     return StartingPoint(
         label=label,
-        first=_version(label.rstrip("+")),
+        first=ProductVersion.parse(label.rstrip("+")),
         open_ended=open_ended,
         route=route,
         schema_low=SchemaVersion.parse(low),

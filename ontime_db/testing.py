@@ -119,20 +119,32 @@ def wait_until_ready(
     timeout: float = READY_TIMEOUT_SECONDS,
     pause: float = 2.0,
     hint: str = DOCKER_HINT,
+    retry_on: tuple[type[Exception], ...] = (OSError,),
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> float:
     """Call ``check`` until it stops raising; return the seconds waited.
 
+    Only the exceptions in ``retry_on`` mean "not ready yet"; any other one
+    propagates at once, so a missing driver or a bug in ``check`` is not
+    reported as a server that never answered. ``clock`` and ``sleep`` exist so
+    the wait can be tested without waiting.
+
     Raises :class:`ServerNotReadyError` naming ``service`` and the seconds
-    waited when ``timeout`` passes first. ``clock`` and ``sleep`` exist so the
-    wait can be tested without waiting.
+    waited when ``timeout`` passes first.
+
+    Example::
+
+        def check() -> None:
+            socket.create_connection(("127.0.0.1", 1433), timeout=5).close()
+
+        waited = wait_until_ready(check, service="mssql", timeout=60)
     """
     started = clock()
     while True:
         try:
             check()
-        except Exception as error:  # any failure means "not ready yet"
+        except retry_on as error:
             waited = clock() - started
             if waited >= timeout:
                 # The chained driver error would repeat the connection
@@ -175,7 +187,8 @@ def mssql_url(request: pytest.FixtureRequest) -> URL:
         "mssql+pyodbc",
         username="sa",
         password=os.environ.get(PASSWORD_VARIABLE, DEFAULT_SA_PASSWORD),
-        host=os.environ.get("ONTIME_DB_TEST_HOST", "127.0.0.1"),
+        # pytest-docker's docker_ip is 127.0.0.1, or the host of a tcp:// DOCKER_HOST.
+        host=request.getfixturevalue("docker_ip"),
         port=port,
         database="master",
         query={"driver": "ODBC Driver 18 for SQL Server", "TrustServerCertificate": "yes"},
@@ -204,15 +217,30 @@ def docker_compose_project_name() -> str:
 
 def _wait_for(url: URL, *, service: str, hint: str = DOCKER_HINT) -> None:
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+
+    from .connection import connection_error
+    from .errors import ConnectionFailedError, DriverNotFoundError
 
     engine = create_engine(url, pool_pre_ping=True)
 
     def check() -> None:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1")).scalar_one()
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1")).scalar_one()
+        except DBAPIError as error:
+            # connection_error masks the password and names the reason. A
+            # driver that cannot be loaded will not appear by waiting, so it
+            # is raised as an error that the wait does not retry.
+            failure = connection_error(error, url)
+            if failure.reason == "driver missing":
+                raise DriverNotFoundError(failure.message) from None
+            raise failure from None
 
     try:
-        waited = wait_until_ready(check, service=service, hint=hint)
+        waited = wait_until_ready(
+            check, service=service, hint=hint, retry_on=(ConnectionFailedError,)
+        )
     finally:
         engine.dispose()
     log.info("SQL Server %s answered after %.1f s", service, waited)
@@ -228,21 +256,39 @@ def mssql_engine(mssql_url: URL) -> Iterator[Engine]:
     engine.dispose()
 
 
-def drop_database(engine: Engine, name: str) -> None:
-    """Drop database ``name`` if it exists, ending other sessions that use it."""
-    from sqlalchemy import text
+def drop_database_sql(name: str) -> str:
+    """Build the batch that drops database ``name`` if it exists, in any state.
 
+    Sessions in an ONLINE database are ended first. ALTER DATABASE fails on a
+    database that is not ONLINE (RESTORING after an interrupted restore,
+    OFFLINE), while DROP DATABASE removes a database "regardless of its
+    state" (DROP DATABASE, SQL Server 2008 to 2022), so only an ONLINE one is
+    switched to SINGLE_USER.
+
+    >>> print(drop_database_sql("a]b"))  # doctest: +NORMALIZE_WHITESPACE
+    IF DB_ID(N'a]b') IS NOT NULL BEGIN IF EXISTS (SELECT 1 FROM sys.databases WHERE
+    name = N'a]b' AND state_desc = N'ONLINE') ALTER DATABASE [a]]b] SET SINGLE_USER
+    WITH ROLLBACK IMMEDIATE; DROP DATABASE [a]]b]; END
+    """
     from .quoting import quote_identifier, quote_string
 
     quoted = quote_identifier(name)
+    literal = quote_string(name)
+    return (
+        f"IF DB_ID({literal}) IS NOT NULL BEGIN "
+        f"IF EXISTS (SELECT 1 FROM sys.databases WHERE name = {literal} "
+        f"AND state_desc = N'ONLINE') "
+        f"ALTER DATABASE {quoted} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; "
+        f"DROP DATABASE {quoted}; END"
+    )
+
+
+def drop_database(engine: Engine, name: str) -> None:
+    """Drop database ``name`` if it exists, ending other sessions that use it."""
+    # exec_driver_sql sends the text as written: text() would take ":x" inside
+    # a bracketed name such as [a:x] for a bind parameter.
     with engine.connect() as connection:
-        connection.execute(
-            text(
-                f"IF DB_ID({quote_string(name)}) IS NOT NULL "
-                f"BEGIN ALTER DATABASE {quoted} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; "
-                f"DROP DATABASE {quoted}; END"
-            )
-        )
+        connection.exec_driver_sql(drop_database_sql(name))
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from .records import BackupRecord
 from .renames import rename
 from .restores import restore
 from .results import RenameResult, RestoreResult, RollbackResult
-from .rollbacks import rollback
+from .rollbacks import rollback, rollback_command
 
 __all__ = [
     "VENDOR_FOLDER",
@@ -39,4 +39,5 @@ __all__ = [
     "rename",
     "restore",
     "rollback",
+    "rollback_command",
 ]

@@ -35,6 +35,7 @@ from .shared import (
     master_session,
     message_handler,
     require_database,
+    server_error_text,
     server_facts,
     server_text,
     tool_version,
@@ -296,7 +297,8 @@ def backup_failure(
             file=path,
         )
     return BackupError(
-        f"backup of database {database!r} to {path!r} failed: {error}; no backup was recorded",
+        f"backup of database {database!r} to {path!r} failed: {server_error_text(error)}; "
+        "no backup was recorded",
         database=database,
         file=path,
     )

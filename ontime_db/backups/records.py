@@ -27,6 +27,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..quoting import utf16_length
+from .statements import DESCRIPTION_LIMIT
+
 __all__ = [
     "DESCRIPTION_LIMIT",
     "MARKER",
@@ -38,8 +41,6 @@ __all__ = [
 ]
 
 MARKER = "ontime_db"
-# backupset.description is nvarchar(255).
-DESCRIPTION_LIMIT = 255
 # Purposes the migration engine and the upgrade give the backups rollback restores.
 ROLLBACK_PURPOSES = ("before migrate", "before upgrade")
 
@@ -121,9 +122,11 @@ class BackupRecord:
 
 
 def format_description(*, purpose: str, schema_version: str | None, tool_version: str) -> str:
-    """Build the backup set description, at most 255 characters.
+    """Build the backup set description, at most 255 UTF-16 code units.
 
     The purpose goes last so that cutting it to fit keeps the other fields.
+    The limit counts UTF-16 code units, as ``BACKUP`` does, so a character
+    outside the BMP (an emoji) takes two, and a cut never splits it.
 
     >>> format_description(purpose="before migrate 25.8 -> 27.0", schema_version="25.8",
     ...                    tool_version="0.1.0")
@@ -131,7 +134,11 @@ def format_description(*, purpose: str, schema_version: str | None, tool_version
     """
     schema = schema_version if schema_version is not None else "none"
     text = f"tool={tool_version}; schema={schema}; purpose={purpose}"
-    return text[:DESCRIPTION_LIMIT]
+    if utf16_length(text) <= DESCRIPTION_LIMIT:
+        return text
+    units = text.encode("utf-16-le", errors="surrogatepass")[: 2 * DESCRIPTION_LIMIT]
+    # "ignore" drops the high surrogate that a cut between the two halves of a pair leaves.
+    return units.decode("utf-16-le", errors="ignore")
 
 
 def parse_description(text: str | None) -> dict[str, str]:

@@ -14,6 +14,7 @@ from .results import RenameResult
 from .server import Session
 from .shared import (
     IN_USE_ERRORS,
+    database_id,
     in_use_message,
     master_session,
     other_sessions,
@@ -61,9 +62,8 @@ def rename_database(
     check_name(new)
     if old == new:
         raise ConfigurationError(f"the new name {new!r} is the current name; nothing to rename")
-    require_database(session, old)
-    old_id = session.query(statements.DATABASE_ID, {"name": old})[0]["database_id"]
-    new_id = session.query(statements.DATABASE_ID, {"name": new})[0]["database_id"]
+    old_id = require_database(session, old)
+    new_id = database_id(session, new)
     # Under a case-insensitive collation DB_ID(new) finds the database itself
     # when only the case changes; that rename is allowed.
     if new_id is not None and new_id != old_id:

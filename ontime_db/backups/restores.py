@@ -19,13 +19,13 @@ from .shared import (
     VersionReader,
     abort,
     add_note,
-    database_exists,
     database_state,
     in_use_message,
     master_session,
     message_handler,
     other_sessions,
     release_pooled_connections,
+    server_error_text,
     server_facts,
     server_text,
     version_reader,
@@ -112,7 +112,8 @@ def restore_backup(
         as_name, files, data_folder=facts.data_path, log_folder=facts.log_path or facts.data_path
     )
 
-    exists = database_exists(session, as_name)
+    state = database_state(session, as_name)
+    exists = state is not None
     if exists and not replace:
         raise DatabaseExistsError(
             f"database {as_name!r} already exists; restore under another name, or pass "
@@ -121,7 +122,7 @@ def restore_backup(
         )
     # A database left RESTORING by an interrupted restore has no sessions,
     # and ALTER DATABASE cannot change its user access.
-    exclusive = exists and database_state(session, as_name) != "RESTORING"
+    exclusive = exists and state != "RESTORING"
     others = check_sessions(session, as_name, force=force) if exclusive else []
 
     sql = statements.restore_database(
@@ -267,7 +268,7 @@ def restore_failure(
             database=database,
         )
     return RestoreError(
-        f"restore of {path!r} as database {database!r} failed: {error}",
+        f"restore of {path!r} as database {database!r} failed: {server_error_text(error)}",
         database=database,
         file=path,
     )

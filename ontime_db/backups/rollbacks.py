@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from typing import TYPE_CHECKING
 
 from ..errors import RollbackPointNotFoundError
@@ -23,7 +24,7 @@ from .shared import (
 if TYPE_CHECKING:
     from ..connection import Target
 
-__all__ = ["rollback"]
+__all__ = ["rollback", "rollback_command"]
 
 log = logging.getLogger(__name__)
 
@@ -103,3 +104,40 @@ def roll_back(
         version_after=restored.schema_version,
         restore=restored,
     )
+
+
+def rollback_command(target: Target, database: str) -> str:
+    """Build the ``python -m ontime_db rollback`` command line for ``database``, without a password.
+
+    The command names the server, instance, port, login and the
+    ``--extra`` properties for integrated security and encryption. It
+    contains no password, so it prompts for one (or reads
+    ``ONTIME_DB_PASSWORD``) when it runs.
+    """
+    from ..connection import settings_of
+
+    settings = settings_of(target)
+    server = settings.host
+    if settings.port is not None:
+        server += f",{settings.port}"
+    words = ["python", "-m", "ontime_db", "rollback", "--server", server]
+    if settings.user and not settings.integrated_security:
+        words += ["--user", settings.user]
+
+    extra = []
+    if settings.integrated_security:
+        extra.append("integratedSecurity=true;")
+    if settings.encrypt is not None:
+        extra.append(f"encrypt={settings.encrypt};")
+    if settings.trust_server_certificate is not None:
+        extra.append(f"trustServerCertificate={str(settings.trust_server_certificate).lower()};")
+    if extra:
+        words += ["--extra", "".join(extra)]
+    # NOTE: further ODBC keywords of the connection (settings.properties) are
+    # not repeated in the command; add them by hand when the server needs them.
+    if settings.driver != "pyodbc":
+        words += ["--driver", settings.driver]
+    if settings.odbc_driver:
+        words += ["--odbc-driver", settings.odbc_driver]
+    words += ["--database", database]
+    return shlex.join(words)

@@ -8,22 +8,19 @@ ALTER DATABASE cannot run inside a user transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import BatchError
+from ..script.runner import parse_driver_error
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+    from sqlalchemy.exc import DBAPIError
 
 __all__ = ["ConnectionSession", "MessageHandler", "Session"]
 
 MessageHandler = Callable[[Any], None]
-
-# pyodbc puts SQL Server's error number in brackets before the call name,
-# for example "... Invalid object name 'x'. (208) (SQLExecDirectW)".
-_ERROR_NUMBER = re.compile(r"\((\d+)\) \(SQL\w+\)")
 
 
 class Session(Protocol):
@@ -85,13 +82,13 @@ class ConnectionSession:
             self._connection.rollback()
 
 
-def _batch_error(error: Exception, sql: str) -> BatchError:
-    detail = str(getattr(error, "orig", error))
-    match = _ERROR_NUMBER.search(detail)
-    number = int(match.group(1)) if match else None
+def _batch_error(error: DBAPIError, sql: str) -> BatchError:
+    driver_error = error.orig if isinstance(error.orig, Exception) else error
+    number, text = parse_driver_error(driver_error)
+    described = f"SQL Server error {number}: {text}" if number is not None else text
     first_line = sql.split("\n", 1)[0][:200]
     return BatchError(
-        f"SQL Server rejected {first_line!r}: {detail}",
+        f"SQL Server rejected {first_line!r}: {described}",
         number=number,
-        server_message=detail,
+        server_message=text,
     )

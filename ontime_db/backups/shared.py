@@ -178,20 +178,31 @@ def server_facts(session: Session) -> ServerFacts:
     )
 
 
+def database_id(session: Session, database: str) -> int | None:
+    """Return ``DB_ID(database)``, or ``None`` when the server has no such database."""
+    rows = session.query(statements.DATABASE_ID, {"name": database})
+    found = rows[0]["database_id"] if rows else None
+    return None if found is None else int(found)
+
+
 def database_exists(session: Session, database: str) -> bool:
     """Return whether ``DB_ID`` finds ``database``."""
-    rows = session.query(statements.DATABASE_ID, {"name": database})
-    return bool(rows) and rows[0]["database_id"] is not None
+    return database_id(session, database) is not None
 
 
-def require_database(session: Session, database: str) -> None:
-    """Raise :class:`~ontime_db.errors.DatabaseNotFoundError` when ``database`` is missing."""
-    if not database_exists(session, database):
+def require_database(session: Session, database: str) -> int:
+    """Return the id of ``database``.
+
+    Raises :class:`~ontime_db.errors.DatabaseNotFoundError` when it is missing.
+    """
+    found = database_id(session, database)
+    if found is None:
         raise DatabaseNotFoundError(
             f"database {database!r} does not exist on this server; "
             "check the name with `ontime-db info`",
             database=database,
         )
+    return found
 
 
 def database_state(session: Session, database: str) -> str | None:
@@ -280,6 +291,17 @@ def message_handler(step: str, target: str, on_progress: ProgressCallback | None
 def server_text(error: BatchError) -> str:
     """Return SQL Server's message without its closing period, to quote inside a sentence."""
     return (error.server_message or str(error)).rstrip(". ")
+
+
+def server_error_text(error: BatchError) -> str:
+    """Return ``SQL Server error N: text`` for a failed statement, or the text alone.
+
+    The message of a :class:`BatchError` from a single statement also names
+    "script text" and a batch line, which mean nothing to a restore or backup.
+    """
+    if error.number is None:
+        return server_text(error)
+    return f"SQL Server error {error.number}: {server_text(error)}"
 
 
 def add_note(error: BaseException, note: str) -> None:

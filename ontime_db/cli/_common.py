@@ -18,6 +18,8 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..connection import PASSWORD_VARIABLE
+
 if TYPE_CHECKING:
     from ..connection import ConnectionSettings
     from ..version import SchemaVersion
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
-
-PASSWORD_VARIABLE = "ONTIME_DB_PASSWORD"
 
 
 class PromptInterrupted(KeyboardInterrupt):

@@ -39,6 +39,14 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="end other sessions in the database (SINGLE_USER WITH ROLLBACK IMMEDIATE)",
+    )
+
+
 def _register_backup(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "backup",
@@ -107,11 +115,7 @@ def _register_restore(subparsers: Any) -> None:
     parser.add_argument(
         "--replace", action="store_true", help="overwrite the database if it exists"
     )
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="end other sessions in that database (SINGLE_USER WITH ROLLBACK IMMEDIATE)",
-    )
+    _add_force(parser)
     add_connection_options(parser)
     _add_json(parser)
     parser.set_defaults(handler=_restore)
@@ -130,11 +134,7 @@ def _register_rename(subparsers: Any) -> None:
         action="store_true",
         help="also rename the logical file names after the new name",
     )
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="end other sessions in the database (SINGLE_USER WITH ROLLBACK IMMEDIATE)",
-    )
+    _add_force(parser)
     add_connection_options(parser)
     _add_json(parser)
     parser.set_defaults(handler=_rename)
@@ -163,11 +163,7 @@ def _register_rollback(subparsers: Any) -> None:
             "'before migrate' or 'before upgrade', replacing the database."
         ),
     )
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="end other sessions in the database (SINGLE_USER WITH ROLLBACK IMMEDIATE)",
-    )
+    _add_force(parser)
     add_connection_options(parser)
     _add_json(parser)
     parser.set_defaults(handler=_rollback)

@@ -109,7 +109,7 @@ def _info(args: argparse.Namespace) -> int:
 
     addon_problem = None
     try:
-        addons = [entry for entry in discover(settings) if entry.kind != "main"]
+        addons = discover(settings, kinds=("pollarity", "catering"))
     except OnTimeDbError as error:
         addons = []
         addon_problem = str(error)
@@ -143,11 +143,8 @@ def _info(args: argparse.Namespace) -> int:
 
 def _pending_migrations(current: SchemaVersion) -> list[SchemaVersion] | None:
     """Return the migration set's versions above ``current``, or ``None`` if it cannot load."""
-    try:
-        from ..migration import known_versions
-    except ImportError:
-        return None
     from ..errors import OnTimeDbError
+    from ..migration import known_versions
 
     try:
         known = known_versions()

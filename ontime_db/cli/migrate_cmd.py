@@ -18,7 +18,6 @@ from ._common import (
     ask_yes_no,
     check_schema_versions,
     connection_settings,
-    fail,
     is_terminal,
     say,
     say_json,
@@ -151,7 +150,7 @@ def _register_validate(subparsers: Any) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from ..errors import ConfigurationError, MigrationFailedError
+    from ..errors import ConfigurationError
 
     if args.from_version is not None and not args.sql:
         raise ConfigurationError("--from VERSION applies only with --sql; remove it or add --sql")
@@ -169,20 +168,17 @@ def _migrate(args: argparse.Namespace) -> int:
     if asks and not ask_yes_no(f"Migrate {settings.describe()}?"):
         say("nothing was changed")
         return EXIT_FAILURE
-    try:
-        report = migrate(
-            settings,
-            to=args.target,
-            migrations=args.migrations,
-            lock_timeout=args.lock_timeout,
-            dry_run=args.dry_run,
-            backup=not args.no_backup,
-            backup_folder=args.backup_folder,
-            on_step=_progress_printer(),
-        )
-    except MigrationFailedError as error:
-        fail(str(error))
-        return EXIT_FAILURE
+    # A MigrationFailedError reaches main(), which prints it and exits with 1.
+    report = migrate(
+        settings,
+        to=args.target,
+        migrations=args.migrations,
+        lock_timeout=args.lock_timeout,
+        dry_run=args.dry_run,
+        backup=not args.no_backup,
+        backup_folder=args.backup_folder,
+        on_step=_progress_printer(),
+    )
     if args.json:
         say_json(dataclasses.asdict(report))
     else:

@@ -8,6 +8,7 @@ from typing import Any
 from ._common import (
     EXIT_OK,
     add_connection_options,
+    connection_settings,
     name_value,
     pluralise,
     say,
@@ -88,7 +89,7 @@ def _add_script_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(args: argparse.Namespace, *, database: str | None = None) -> Any:
+def _load(args: argparse.Namespace) -> Any:
     from ..script import load
 
     return load(
@@ -96,7 +97,6 @@ def _load(args: argparse.Namespace, *, database: str | None = None) -> Any:
         variables=dict(args.var),
         placeholders=dict(args.placeholder),
         flyway_placeholders=False if args.no_flyway_placeholders else None,
-        database=database,
     )
 
 
@@ -133,11 +133,8 @@ def _split(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import DBAPIError
-
-    from ..connection import connect, connection_error, describe
+    from ..connection import connect, describe
     from ..script import run
-    from ._common import connection_settings
 
     # The script is read and split first, so a fault in it shows before the password prompt.
     script = _load(args)
@@ -151,11 +148,8 @@ def _run(args: argparse.Namespace) -> int:
         say(message.text)
 
     try:
-        try:
-            connection = engine.connect()
-        except DBAPIError as err:
-            raise connection_error(err, settings) from err
-        with connection:
+        # The engine from connect() raises ConnectionFailedError itself when connecting fails.
+        with engine.connect() as connection:
             result = run(connection, script, on_message=show, allow_mixed=args.allow_mixed)
             if transactional:
                 connection.commit()

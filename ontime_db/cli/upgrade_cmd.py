@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from ..errors import UpgradeError
     from ..upgrades import UpgradeEvent, UpgradePlan, UpgradeReport
 
+__all__ = ["register", "run"]
+
 INTEGRATED_SECURITY_USER = "NT AUTHORITY\\SYSTEM"
 
 

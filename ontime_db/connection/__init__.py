@@ -33,7 +33,7 @@ from ._engines import (
 )
 from ._failures import KERBEROS_HINT, classify_error, connection_error
 from ._masking import MASK
-from ._settings import DRIVERS, SERVER_DATABASE, ConnectionSettings, Target
+from ._settings import DRIVERS, SERVER_DATABASE, ConnectionSettings, Target, settings_of
 
 __all__ = [
     "DRIVERS",
@@ -55,4 +55,5 @@ __all__ = [
     "engine_for",
     "engine_scope",
     "find_odbc_driver",
+    "settings_of",
 ]

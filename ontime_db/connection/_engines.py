@@ -130,25 +130,15 @@ def _create_engine(target: Target, *, database: str | None, autocommit: bool) ->
     if isinstance(target, Engine):
         if database is None or database == target.url.database:
             return target.execution_options(isolation_level="AUTOCOMMIT") if autocommit else target
-        url = described = target.url.set(database=check_name(database))
-    elif isinstance(target, URL):
-        if any(key.lower() == "odbc_connect" for key in target.query):
-            described = _effective_settings(ConnectionSettings.from_url(target), database)
-            url = described.to_url()
-        else:
-            url = target if database is None else target.set(database=check_name(database))
-            described = url
-    elif isinstance(target, ConnectionSettings):
-        described = _effective_settings(target, database)
-        url = described.to_url()
-    elif isinstance(target, str):
-        described = _effective_settings(ConnectionSettings.parse(target), database)
-        url = described.to_url()
+        # Handled as a URL below, so an odbc_connect string is rebuilt for the other database.
+        target = target.url
+    if isinstance(target, URL) and not any(key.lower() == "odbc_connect" for key in target.query):
+        url = target if database is None else target.set(database=check_name(database))
+        described = url
     else:
-        raise ConfigurationError(
-            f"invalid connection target of type {type(target).__name__}: expected a URL "
-            "string, sqlalchemy.URL, sqlalchemy.Engine or ConnectionSettings"
-        )
+        # Settings, text, and a URL whose odbc_connect string names the database.
+        described = _effective_settings(settings_of(target), database)
+        url = described.to_url()
 
     # NullPool: a connection the library closes ends its session at once. A
     # pool would keep an idle session in the database, and SQL Server then

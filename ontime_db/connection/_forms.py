@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "apply_jdbc_properties",
     "jdbc_property_changes",
+    "merge_jdbc_properties",
     "odbc_keywords",
     "parse_jdbc",
     "parse_odbc",
@@ -258,11 +259,13 @@ def _instance_name(text: str, *, source: str) -> str:
 
 
 def _parse_port(text: str, *, source: str) -> int:
-    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+    # isdigit() alone also accepts digits such as '²' that int() rejects.
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) < 65536:
         raise ConfigurationError(
             f"invalid port {text!r} in server {source!r}: expected a number from 1 to 65535"
         )
-    return int(text)
+    return int(digits)
 
 
 def _parse_bool(value: str, *, key: str) -> bool:
@@ -311,7 +314,16 @@ def apply_jdbc_properties(
     with no ODBC equivalent is dropped with a warning naming it, and its
     name is kept in ``ignored_properties``.
     """
-    changes, properties, ignored = jdbc_property_changes(text, form=form)
+    return merge_jdbc_properties(settings, *jdbc_property_changes(text, form=form))
+
+
+def merge_jdbc_properties(
+    settings: ConnectionSettings,
+    changes: dict[str, Any],
+    properties: dict[str, str],
+    ignored: tuple[str, ...],
+) -> ConnectionSettings:
+    """Return ``settings`` with what :func:`jdbc_property_changes` read applied to it."""
     return replace(
         settings,
         properties=tuple({**dict(settings.properties), **properties}.items()),

@@ -175,7 +175,7 @@ class ConnectionSettings:
         integrated security from one source meets a user from another.
         A password is never shown in these messages.
         """
-        from ._forms import jdbc_property_changes, split_server
+        from ._forms import jdbc_property_changes, merge_jdbc_properties, split_server
 
         if url and server:
             raise ConfigurationError(
@@ -193,17 +193,10 @@ class ConnectionSettings:
                 "host\\SQLEXPRESS)"
             )
 
-        if extra:
-            changes, properties, ignored = jdbc_property_changes(extra)
-            _check_logins(settings, changes, user=user, password=password)
-            settings = replace(
-                settings,
-                properties=tuple({**dict(settings.properties), **properties}.items()),
-                ignored_properties=settings.ignored_properties + ignored,
-                **changes,
-            )
-        else:
-            _check_logins(settings, {}, user=user, password=password)
+        changes, properties, ignored = jdbc_property_changes(extra) if extra else ({}, {}, ())
+        _check_logins(settings, changes, user=user, password=password)
+        settings = merge_jdbc_properties(settings, changes, properties, ignored)
+
         overrides: dict[str, Any] = {
             "database": database,
             "user": user,
@@ -418,6 +411,18 @@ def _odbc_quote(value: str) -> str:
 
 
 def settings_of(target: Target) -> ConnectionSettings:
+    """Return the :class:`ConnectionSettings` of any connection target.
+
+    An Engine or URL is read through :meth:`ConnectionSettings.from_url`, a
+    string through :meth:`ConnectionSettings.parse`. Nothing connects, and
+    no driver is looked up.
+
+    Raises :class:`~ontime_db.errors.ConfigurationError` for a target of
+    another type or text that cannot be read.
+
+    >>> settings_of("jdbc:sqlserver://db1;databaseName=ontimems;user=OnTimeApp").user
+    'OnTimeApp'
+    """
     from sqlalchemy.engine import URL, Engine
 
     if isinstance(target, ConnectionSettings):

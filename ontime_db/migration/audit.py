@@ -289,17 +289,16 @@ def compare(
     return ValidationReport(database, tuple(problems))
 
 
-def history(
-    target: Any, *, migrations: str | os.PathLike[str] | None = None
-) -> list[AppliedMigration]:
+def history(target: Any) -> list[AppliedMigration]:
     """Return the audit rows of the database of ``target``, oldest first.
 
-    ``migrations`` is accepted for symmetry with :func:`validate`; the rows
-    come from the database alone.
+    An empty list when the database has no audit table. Raises the
+    connection errors of :func:`ontime_db.connection.engine_for`.
+
+    >>> rows = history("mssql+pyodbc://...")  # doctest: +SKIP
     """
     from ..connection import engine_scope
 
-    del migrations
     with engine_scope(target) as engine, engine.connect() as connection:
         return read_rows(connection)
 

@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import text
 
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 __all__ = ["FailedStep", "MigrationReport", "migrate", "read_state"]
 
 log = logging.getLogger(__name__)
+
+# The schema version after a failed run: "unknown" when it could not be read back.
+CurrentVersion = SchemaVersion | None | Literal["unknown"]
 
 # Tables an empty database may already contain: the migration's own, left
 # by an earlier run that failed in the create script.
@@ -206,7 +209,7 @@ def _migrate_on(
             _stamp_baseline(connection, chain, start, baseline)
         rollback = None
         if backup_record is not None:
-            from ..upgrades.runner import rollback_command
+            from ..backups import rollback_command
 
             rollback = rollback_command(target, database)
         applied = _run_alembic(connection, chain, plan, database, on_step=on_step,
@@ -214,8 +217,12 @@ def _migrate_on(
         return MigrationReport(database, start, target_version, plan.target, plan, applied,
                                baseline, backup=backup_record)
     finally:
-        _set_isolation(connection, "AUTOCOMMIT")
-        lock.release(connection, database)
+        try:
+            _set_isolation(connection, "AUTOCOMMIT")
+        finally:
+            # A pooled connection of the caller's Engine keeps its session, and
+            # a session-owned lock with it, so the release must not be skipped.
+            lock.release(connection, database)
 
 
 def _run_alembic(
@@ -241,7 +248,18 @@ def _run_alembic(
     )
     try:
         run_upgrade(state, plan.target, as_sql=False)
+    except KeyboardInterrupt as interrupt:
+        # The CLI reports Ctrl-C as "see the log above", so the state goes to
+        # the log, and to the exception's notes for library callers.
+        report = _failure(connection, state, plan, database, interrupt, rollback=rollback)
+        log.warning("%s", report)
+        from ..backups.shared import add_note
+
+        add_note(interrupt, str(report))
+        raise
     except Exception as err:
+        # Any error, a bug included, is reported with the applied steps and
+        # the version, because earlier migrations of this run stay committed.
         raise _failure(connection, state, plan, database, err, rollback=rollback) from err
     return tuple(state.applied)
 
@@ -257,15 +275,12 @@ def _failure(
 ) -> MigrationFailedError:
     """Record the failed migration and build the error that reports the run.
 
-    ``rollback`` is the command line that restores the backup taken before
-    the run, or ``None`` when no backup was taken.
+    ``err`` is the error that stopped the run, or the ``KeyboardInterrupt``
+    of Ctrl-C. ``rollback`` is the command line that restores the backup
+    taken before the run, or ``None`` when no backup was taken.
     """
-    from alembic.runtime.migration import MigrationContext
-
     migration = state.running
-    _set_isolation(connection, "AUTOCOMMIT")
-    current_heads = MigrationContext.configure(connection).get_current_heads()
-    current = SchemaVersion.parse(current_heads[0]) if current_heads else plan.current
+    current = _current_version(connection, plan)
 
     failed = None
     if migration is not None:
@@ -278,43 +293,17 @@ def _failure(
             number=getattr(err, "number", None),
             message=getattr(err, "server_message", "") or str(err),
         )
-        _record_failure(connection, migration)
+        _record_failure(connection, state, migration)
         state.event("failed", migration)
 
-    applied = ", ".join(str(step.version) for step in state.applied) or "none"
-    if failed is None:
-        where = f"before a migration started: {err}"
-    else:
-        position = "".join(
-            f", {label} {value}"
-            for label, value in (("batch", failed.batch), ("line", failed.line))
-            if value is not None
-        )
-        number = f"error {failed.number}: " if failed.number is not None else ""
-        where = (
-            f"in migration {failed.version} ({failed.script}{position}): "
-            f"{number}{failed.message}"
-        )
-    at = "empty (no schema version)" if current is None else f"at schema version {current}"
-    if migration is None or migration.transactional:
-        now = f"The database is {at}."
-    else:
-        now = (
-            "That migration ran in autocommit mode, so part of it may be applied; the "
-            f"database is recorded {at}."
-        )
-    advice = "Fix the cause and run migrate again"
-    if rollback is not None:
-        advice += f", or restore the backup taken before this run with: {rollback}"
-    message = (
-        f"migration of {database!r} failed {where.rstrip('.')}. Applied in this run: {applied}. "
-        f"{now} {advice}"
+    message = _failure_message(
+        database, state, migration, failed, current, err, rollback=rollback
     )
     return MigrationFailedError(
         message,
         applied=state.applied,
         failed=failed,
-        current=current,
+        current=None if current == "unknown" else current,
         database=database,
         version=failed.version if failed else None,
         file=failed.script if failed else None,
@@ -323,10 +312,73 @@ def _failure(
     )
 
 
-def _record_failure(connection: Connection, migration: Migration) -> None:
+def _failure_message(
+    database: str,
+    state: RunState,
+    migration: Migration | None,
+    failed: FailedStep | None,
+    current: CurrentVersion,
+    err: BaseException,
+    *,
+    rollback: str | None,
+) -> str:
+    interrupted = isinstance(err, KeyboardInterrupt)
+    applied = ", ".join(str(step.version) for step in state.applied) or "none"
+    if failed is None:
+        where = "before a migration started" + ("" if interrupted else f": {err}")
+    else:
+        position = "".join(
+            f", {label} {value}"
+            for label, value in (("batch", failed.batch), ("line", failed.line))
+            if value is not None
+        )
+        where = f"in migration {failed.version} ({failed.script}{position})"
+        if not interrupted:
+            number = f"error {failed.number}: " if failed.number is not None else ""
+            where += f": {number}{failed.message}"
+
+    if current == "unknown":
+        at = "at a schema version that could not be read; check it with `python -m ontime_db info`"
+    elif current is None:
+        at = "empty (no schema version)"
+    else:
+        at = f"at schema version {current}"
+    if migration is None or migration.transactional:
+        now = f"The database is {at}."
+    else:
+        now = (
+            "That migration ran in autocommit mode, so part of it may be applied; the "
+            f"database is recorded {at}."
+        )
+
+    advice = "Run migrate again" if interrupted else "Fix the cause and run migrate again"
+    if rollback is not None:
+        advice += f", or restore the backup taken before this run with: {rollback}"
+    outcome = "was interrupted" if interrupted else "failed"
+    return (
+        f"migration of {database!r} {outcome} {where.rstrip('.')}. Applied in this run: "
+        f"{applied}. {now} {advice}"
+    )
+
+
+def _current_version(connection: Connection, plan: MigrationPlan) -> CurrentVersion:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        _set_isolation(connection, "AUTOCOMMIT")
+        heads = MigrationContext.configure(connection).get_current_heads()
+    except SQLAlchemyError as error:
+        log.warning("could not read the schema version of %s after the failure: %s",
+                    plan.database, error)
+        return "unknown"
+    return SchemaVersion.parse(heads[0]) if heads else plan.current
+
+
+def _record_failure(connection: Connection, state: RunState, migration: Migration) -> None:
     # The migration's transaction rolled back, so the failure row is written
     # on its own afterwards; history then shows the failed attempt.
-    from ..flyway import flyway_checksum
+    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         connection.execute(
@@ -335,12 +387,13 @@ def _record_failure(connection: Connection, migration: Migration) -> None:
                 description=migration.description,
                 type="SQL",
                 script=migration.script_name,
-                checksum=flyway_checksum(migration.script.read_bytes()),
+                # None when the script could not be read.
+                checksum=state.checksums.get(migration.version),
                 execution_time=None,
                 success=False,
             )
         )
-    except Exception as record_error:  # the original failure matters more
+    except SQLAlchemyError as record_error:  # the original failure matters more
         log.warning("could not record the failure of %s in the audit table: %s",
                     migration.version, record_error)
 

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import LockError
 
@@ -90,14 +91,15 @@ def acquire(connection: Connection, database: str, *, timeout: float) -> None:
 
 
 def release(connection: Connection, database: str) -> None:
-    """Release the migration lock; log, never raise, when that fails.
+    """Release the migration lock; log a warning instead of raising when the statement fails.
 
-    The lock belongs to the session, so SQL Server drops it anyway when the
-    connection closes.
+    The lock belongs to the session, so SQL Server also drops it when the
+    session ends. A connection that returns to a pool keeps its session, and
+    the lock with it, until the release runs.
     """
     try:
         code = connection.execute(RELEASE_SQL, {"resource": lock_resource(database)}).scalar_one()
-    except Exception as err:  # the connection may already be broken
+    except SQLAlchemyError as err:  # the connection may already be broken
         log.warning("could not release the migration lock of %s: %s", database, err)
         return
     if code < 0:

@@ -345,6 +345,9 @@ def _record_offline(ctx: MigrationContext, migration: Migration, checksum: int) 
 
     ctx.impl.static_output(_version_properties_sql(migration.version))
     ctx.impl.static_output("GO")
+    # NOTE: no transaction check follows this batch. When it fails in SSMS
+    # without `sqlcmd -b`, the audit row below is still inserted, in
+    # autocommit mode; the next migration's alembic_version check then stops.
     row = insert_row_sql(
         version=migration.version,
         description=migration.description,

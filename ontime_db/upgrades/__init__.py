@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..backups import rollback_command
 from ..errors import ConfigurationError, UpgradeCancelledError
 from ..quoting import check_name
 from ..version import SchemaVersion
@@ -32,7 +33,6 @@ from .runner import (
     UpgradeEvent,
     UpgradeLog,
     UpgradeReport,
-    rollback_command,
     run_plan,
 )
 

@@ -12,7 +12,6 @@ and the ``rollback`` command when a database that existed before has changed.
 from __future__ import annotations
 
 import logging
-import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from . import legacy
 from .plan import Step, StepKind, UpgradePlan
 
 if TYPE_CHECKING:
-    from ..connection import ConnectionSettings, Target
+    from ..connection import Target
 
 __all__ = [
     "Operations",
@@ -36,7 +35,6 @@ __all__ = [
     "UpgradeEvent",
     "UpgradeLog",
     "UpgradeReport",
-    "rollback_command",
     "run_plan",
 ]
 
@@ -280,6 +278,19 @@ def run_plan(
                 plan, step, done, error, operations, upgrade_log, emit, rollback, now
             )
             raise failure from error
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C stays a KeyboardInterrupt; the state it left is printed
+            # through on_event, written to the log and attached as a note.
+            seconds = clock() - started
+            upgrade_log.write(f"{heading}: interrupted after {seconds:.1f} s")
+            failure = _failure(
+                plan, step, done, None, operations, upgrade_log, emit, rollback, now
+            )
+            emit(UpgradeEvent("step-failed", f"{heading}: interrupted: {failure}", step))
+            from ..backups.shared import add_note
+
+            add_note(interrupt, str(failure))
+            raise
 
         seconds = clock() - started
         if step.kind is StepKind.BACKUP and detail is not None:
@@ -353,7 +364,7 @@ def _failure(
     plan: UpgradePlan,
     failed: Step,
     done: Sequence[StepResult],
-    error: OnTimeDbError,
+    error: OnTimeDbError | None,
     operations: Operations,
     upgrade_log: UpgradeLog,
     emit: Callable[[UpgradeEvent], None],
@@ -382,19 +393,29 @@ def _failure(
         upgrade_log.write(note)
         emit(UpgradeEvent("cleanup", note))
 
-    original = _changed_original(plan, steps_done, failed)
+    original = _changed_original(plan, steps_done, failed, interrupted=error is None)
     command = rollback(original) if rollback and original is not None else None
 
+    aside = _aside_note(plan, steps_done)
+    if aside is not None:
+        notes.append(aside)
     if command is None:
         notes.append("no database that existed before the upgrade was changed")
+    elif error is None:
+        # No UpgradeError carries the command to the caller after Ctrl-C.
+        notes.append(f"to restore the starting state: {command}")
     notes.append(_version_note(plan.database, operations))
-    message = "; ".join(
-        [
+    if error is None:
+        stop = (
+            f"upgrade of {quote_identifier(plan.database)} was interrupted at "
+            f'"{failed.description}", which may be partly done'
+        )
+    else:
+        stop = (
             f"upgrade of {quote_identifier(plan.database)} stopped at "
-            f'"{failed.description}": {error}',
-            *notes,
-        ]
-    )
+            f'"{failed.description}": {error}'
+        )
+    message = "; ".join([stop, *notes])
     upgrade_log.write(message)
     return UpgradeError(
         message,
@@ -417,15 +438,35 @@ def _version_note(database: str, operations: Operations) -> str:
     return f"{name} is at schema version {version}"
 
 
-def _changed_original(plan: UpgradePlan, steps_done: Sequence[Step], failed: Step) -> str | None:
+def _changed_original(
+    plan: UpgradePlan, steps_done: Sequence[Step], failed: Step, *, interrupted: bool
+) -> str | None:
     touched = [step.database for step in steps_done if step.changes_original]
     # A failed migration may have applied part of its revisions; a failed
     # rename changes nothing, because ALTER DATABASE ... MODIFY NAME is one statement.
-    if failed.kind is StepKind.MIGRATE and failed.changes_original:
+    # Ctrl-C may arrive after any step's last statement, before it counts as done.
+    if failed.changes_original and (interrupted or failed.kind is StepKind.MIGRATE):
         touched.append(failed.database)
     if plan.database in touched or (plan.new_database and plan.new_database in touched):
         return plan.database
     return touched[0] if touched else None
+
+
+def _aside_note(plan: UpgradePlan, steps_done: Sequence[Step]) -> str | None:
+    """Name the renamed original database while the new one does not have its name yet."""
+    renamed = {
+        (step.database, step.new_name) for step in steps_done if step.kind is StepKind.RENAME
+    }
+    aside = plan.aside_database
+    if aside is None or (plan.database, aside) not in renamed:
+        return None
+    if (plan.new_database, plan.database) in renamed:
+        return None
+    return (
+        f"the original database is unchanged under the name {quote_identifier(aside)}; "
+        f"renaming it back to {quote_identifier(plan.database)} (`python -m ontime_db rename`) "
+        "restores the starting state without the backup"
+    )
 
 
 def _unused_new_databases(steps_done: Sequence[Step]) -> list[str]:
@@ -435,52 +476,3 @@ def _unused_new_databases(steps_done: Sequence[Step]) -> list[str]:
         if step.kind is StepKind.RENAME and step.database in created:
             created.remove(step.database)
     return created
-
-
-def rollback_command(target: Target, database: str) -> str:
-    """Build the ``python -m ontime_db rollback`` command line for ``database``, without a password.
-
-    The command names the server, instance, port, login and the
-    ``--extra`` properties for integrated security and encryption. It
-    contains no password, so it prompts for one (or reads
-    ``ONTIME_DB_PASSWORD``) when it runs.
-    """
-    settings = _settings(target)
-    server = settings.host
-    if settings.port is not None:
-        server += f",{settings.port}"
-    words = ["python", "-m", "ontime_db", "rollback", "--server", server]
-    if settings.user and not settings.integrated_security:
-        words += ["--user", settings.user]
-
-    extra = []
-    if settings.integrated_security:
-        extra.append("integratedSecurity=true;")
-    if settings.encrypt is not None:
-        extra.append(f"encrypt={settings.encrypt};")
-    if settings.trust_server_certificate is not None:
-        extra.append(f"trustServerCertificate={str(settings.trust_server_certificate).lower()};")
-    if extra:
-        words += ["--extra", "".join(extra)]
-    # NOTE: further ODBC keywords of the connection (settings.properties) are
-    # not repeated in the command; add them by hand when the server needs them.
-    if settings.driver != "pyodbc":
-        words += ["--driver", settings.driver]
-    if settings.odbc_driver:
-        words += ["--odbc-driver", settings.odbc_driver]
-    words += ["--database", database]
-    return shlex.join(words)
-
-
-def _settings(target: Target) -> ConnectionSettings:
-    from sqlalchemy.engine import URL, Engine
-
-    from ..connection import ConnectionSettings
-
-    if isinstance(target, ConnectionSettings):
-        return target
-    if isinstance(target, Engine):
-        return ConnectionSettings.from_url(target.url)
-    if isinstance(target, URL):
-        return ConnectionSettings.from_url(target)
-    return ConnectionSettings.parse(target)

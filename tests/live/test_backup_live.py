@@ -20,14 +20,14 @@ import pytest
 from sqlalchemy import URL, Engine, create_engine, text
 
 from ontime_db.backups import backup, list_backups, rename, restore, rollback
-from ontime_db.backups.naming import join_server_path
+from ontime_db.backups.naming import DataFile, join_server_path, moved_files
 from ontime_db.errors import (
     BackupFolderError,
     DatabaseExistsError,
     DatabaseInUseError,
     RestoreError,
 )
-from ontime_db.quoting import quote_identifier
+from ontime_db.quoting import quote_identifier, quote_string
 from ontime_db.testing import drop_database
 
 pytestmark = pytest.mark.mssql
@@ -247,6 +247,39 @@ def test_restore_bad_path(database: str, fresh_database_url: URL, mssql_engine: 
 
     assert caught.value.file == missing
     assert _database_row(mssql_engine, f"{database}_never") is None
+
+
+def test_drop_restoring_database(
+    database: str, fresh_database_url: URL, mssql_engine: Engine, cleanup: list[str]
+) -> None:
+    """drop_database removes a database left RESTORING, on which ALTER DATABASE fails."""
+    record = backup(fresh_database_url, folder=BACKUP_DIR, verify=False)
+    pending = f"{database}_pending"
+    cleanup.append(pending)
+    folder = str(
+        _scalar(
+            mssql_engine,
+            "SELECT CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000))",
+        )
+    )
+    files = [
+        DataFile(name, path, "L" if name.endswith("_log") else "D")
+        for name, path in _file_names(mssql_engine, database)
+    ]
+    moves = ", ".join(
+        f"MOVE {quote_string(file.logical_name)} TO {quote_string(path)}"
+        for file, path in moved_files(pending, files, data_folder=folder, log_folder=folder)
+    )
+    _run(
+        fresh_database_url,
+        f"RESTORE DATABASE {quote_identifier(pending)} FROM DISK = {quote_string(record.path)} "
+        f"WITH {moves}, NORECOVERY",
+    )
+    assert _database_row(mssql_engine, pending) == ("RESTORING", "MULTI_USER")
+
+    drop_database(mssql_engine, pending)
+
+    assert _database_row(mssql_engine, pending) is None
 
 
 def _default_backup_dir(engine: Engine) -> str:

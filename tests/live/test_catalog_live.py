@@ -398,3 +398,16 @@ def test_discover_lists_database(
     assert found[fresh_database].version == SchemaVersion(25, 8)
     assert found[fresh_database].kind == "main"
     assert "master" not in found
+
+
+def test_discover_addon_kinds(mssql_engine: Engine, fresh_database: str, mssql_url: URL) -> None:
+    name = f"ontime_test_{uuid.uuid4().hex[:8]}_pollarity"
+    with mssql_engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {quote_identifier(name)}"))
+    try:
+        found = {entry.name: entry for entry in discover(mssql_url, kinds=("pollarity",))}
+    finally:
+        drop_database(mssql_engine, name)
+    assert found[name].kind == "pollarity"
+    assert found[name].version is None
+    assert fresh_database not in found

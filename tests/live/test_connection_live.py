@@ -108,6 +108,17 @@ def test_engine_for_other_database(mssql_url: URL, fresh_database: str) -> None:
     assert session_of(engine)[0] == fresh_database
 
 
+def test_engine_for_odbc_connect_engine(mssql_url: URL, fresh_database: str) -> None:
+    """An Engine whose URL carries odbc_connect reaches the other database, not its own."""
+    from sqlalchemy import create_engine
+
+    own = create_engine(URL.create("mssql+pyodbc", query={"odbc_connect": odbc_of(mssql_url)}))
+    try:
+        assert session_of(engine_for(own, database=fresh_database))[0] == fresh_database
+    finally:
+        own.dispose()
+
+
 def test_autocommit_engine(mssql_url: URL) -> None:
     engine = connect(mssql_url, autocommit=True)
     try:

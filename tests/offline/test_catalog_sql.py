@@ -174,8 +174,9 @@ def test_read_properties_sql_quotes() -> None:
 
 
 def test_read_properties_sql_empty() -> None:
-    with pytest.raises(ValueError, match="at least one property name"):
+    with pytest.raises(ValueError, match="at least one property name") as raised:
         read_schema_properties_sql(())
+    assert isinstance(raised.value, InvalidNameError)
 
 
 # -- executors, with a recording connection -------------------------------------
@@ -268,6 +269,23 @@ def test_read_version_not_number() -> None:
     assert str(raised.value) == (
         "invalid schema version: extended property compatibility_major of the 'api' schema "
         "is 'Größe ✓ 版本' (nvarchar); expected a whole number such as 25"
+    )
+
+
+def test_read_version_superscript_digit() -> None:
+    connection = RecordingConnection(
+        {
+            "sys.extended_properties": [
+                prop("compatibility_major", "25"),
+                prop("compatibility_minor", "²", "nvarchar"),
+            ]
+        }
+    )
+    with pytest.raises(InvalidSchemaVersion) as raised:
+        read_schema_version(connection)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "invalid schema version: extended property compatibility_minor of the 'api' schema "
+        "is '²' (nvarchar); expected a whole number such as 25"
     )
 
 

@@ -107,6 +107,9 @@ class RecordingEngine:
     def execute(self, clause: Any, parameters: Any = None) -> None:
         self.sent.append(str(clause))
 
+    def exec_driver_sql(self, statement: str, parameters: Any = None) -> None:
+        self.sent.append(statement)
+
 
 def dropped(name: str) -> str:
     engine = RecordingEngine()

@@ -21,6 +21,7 @@ from ontime_db.backups import backups, renames, restores, rollbacks, shared, sta
 from ontime_db.backups.progress import Progress
 from ontime_db.backups.records import MARKER
 from ontime_db.errors import (
+    BackupError,
     BackupFolderError,
     BackupVerificationError,
     BatchError,
@@ -347,6 +348,27 @@ def test_backup_folder_not_writable() -> None:
     assert caught.value.__cause__ is denied
 
 
+def test_backup_failure_message() -> None:
+    """Another BACKUP error names SQL Server's number and text, and that nothing was recorded."""
+    full = BatchError(
+        "script text: the batch (line within the batch unknown) failed with SQL Server error 3202",
+        number=3202,
+        server_message="Write on 'x' failed: 112(There is not enough space on the disk.).",
+    )
+    session = FakeSession(failures={"BACKUP DATABASE": full})
+
+    with pytest.raises(BackupError) as caught:
+        _backup(session)
+
+    assert type(caught.value) is BackupError
+    assert str(caught.value) == (
+        f"backup of database 'ontimems' to {FIRST!r} failed: SQL Server error 3202: Write "
+        "on 'x' failed: 112(There is not enough space on the disk.); no backup was recorded"
+    )
+    assert caught.value.__cause__ is full
+    assert session.history == []
+
+
 def test_backup_verification_fails() -> None:
     broken = BatchError("batch failed", number=3189, server_message="Damage to the backup set.")
     session = FakeSession(failures={"RESTORE VERIFYONLY": broken})
@@ -499,6 +521,17 @@ def test_restore_beside_original() -> None:
     assert result.source_database == "ontimems"
 
 
+def test_restore_reads_state_once() -> None:
+    """One sys.databases query tells both whether the database exists and its state."""
+    session = FakeSession(headers=[_header()], states={"ontimems": ("RESTORING", "MULTI_USER")})
+
+    _restore(session, "ontimems", replace=True)
+
+    assert session.queries.count(statements.DATABASE_STATE) == 1
+    assert statements.DATABASE_ID not in session.queries
+    assert statements.SESSIONS not in session.queries
+
+
 def test_restore_existing_without_replace() -> None:
     session = FakeSession(headers=[_header()])
 
@@ -586,7 +619,8 @@ def test_restore_failure_lets_users_back() -> None:
 
     assert session.ran[-1] == "ALTER DATABASE [ontimems] SET MULTI_USER WITH ROLLBACK IMMEDIATE"
     assert str(caught.value) == (
-        f"restore of {FIRST!r} as database 'ontimems' failed: batch failed"
+        f"restore of {FIRST!r} as database 'ontimems' failed: SQL Server error 3159: "
+        "tail of the log"
     )
 
 
@@ -779,6 +813,14 @@ def test_rename_vendor_case_with_files() -> None:
         "(NAME = N'ontimems.25.8_log', NEWNAME = N'ontimems_log')",
     ]
     assert result.files == (("ontimems.25.8", "ontimems"), ("ontimems.25.8_log", "ontimems_log"))
+
+
+def test_rename_reads_each_id_once() -> None:
+    session = FakeSession(databases={"ontimems.25.8": 9})
+
+    renames.rename_database(session, "ontimems.25.8", "ontimems", files=False, force=False)
+
+    assert session.queries.count(statements.DATABASE_ID) == 2
 
 
 def test_rename_new_name_exists() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ontime_db.backups import statements
 from ontime_db.backups.records import (
     DESCRIPTION_LIMIT,
     MARKER,
@@ -36,6 +37,25 @@ def test_format_description_cut_to_limit() -> None:
 
     assert len(text) == DESCRIPTION_LIMIT
     assert text.startswith("tool=0.1.0; schema=15.0; purpose=ppp")
+
+
+def test_format_description_cut_emoji() -> None:
+    """An emoji takes two UTF-16 code units, and the cut falls between the two halves of one."""
+    purpose = "x" + "😀" * 200
+    text = format_description(purpose=purpose, schema_version="15.0", tool_version="0.1.0")
+
+    # 34 code units before the emojis leave 221 for them: 110 whole emojis.
+    assert text == "tool=0.1.0; schema=15.0; purpose=x" + "😀" * 110
+    assert len(text.encode("utf-16-le")) // 2 == DESCRIPTION_LIMIT - 1
+
+
+def test_format_description_fits_backup() -> None:
+    """The cut description is accepted by the BACKUP statement builder."""
+    text = format_description(purpose="版本😀" * 150, schema_version=None, tool_version="0.1.0")
+
+    sql = statements.backup_database("ontimems", "C:\\b.bak", name=MARKER, description=text)
+
+    assert f"DESCRIPTION = N'{text}'" in sql
 
 
 def test_description_round_trip_with_semicolon() -> None:

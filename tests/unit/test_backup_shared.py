@@ -15,6 +15,7 @@ from sqlalchemy import create_engine
 
 from ontime_db.backups import shared
 from ontime_db.backups.server import ConnectionSession
+from ontime_db.errors import BatchError
 
 
 @pytest.fixture
@@ -118,4 +119,64 @@ def test_session_reconnects_after_abort(tmp_path: Path) -> None:
         assert connection.invalidated
         assert session.query("SELECT :v AS b", {"v": 2}) == [{"b": 2}]
         assert not connection.invalidated
+    engine.dispose()
+
+
+class _PyodbcLikeError(Exception):
+    """An error shaped like pyodbc's: SQLSTATE, then every diagnostic record joined by "; "."""
+
+
+class _FailingConnection:
+    """A connection whose every query fails with ``error``; it checks only the error handling."""
+
+    invalidated = False
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    def exec_driver_sql(self, sql: str) -> None:
+        raise self._error
+
+
+def test_session_query_error_number() -> None:
+    """The first record that is not a warning gives the number and the text, without prefixes."""
+    from sqlalchemy.exc import DBAPIError
+
+    text = (
+        "[42000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Cannot open backup "
+        "device 'C:\\b.bak'. Operating system error 2. (3201) (SQLExecDirectW); "
+        "[42000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]RESTORE HEADERONLY "
+        "is terminating abnormally. (3013)"
+    )
+    sql = "RESTORE HEADERONLY FROM DISK = N'C:\\b.bak'"
+    failure = DBAPIError(sql, None, _PyodbcLikeError("42000", text))
+    session = ConnectionSession(_FailingConnection(failure))  # type: ignore[arg-type]
+
+    with pytest.raises(BatchError) as caught:
+        session.query(sql)
+
+    assert caught.value.number == 3201
+    assert caught.value.server_message == (
+        "Cannot open backup device 'C:\\b.bak'. Operating system error 2."
+    )
+    assert str(caught.value) == (
+        f"SQL Server rejected {sql!r}: SQL Server error 3201: Cannot open backup device "
+        "'C:\\b.bak'. Operating system error 2."
+    )
+
+
+def test_session_query_error_other_driver(tmp_path: Path) -> None:
+    """An error text without SQL Server's records keeps its text and has no number."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'db'}")
+    with engine.connect() as connection:
+        session = ConnectionSession(connection)
+
+        with pytest.raises(BatchError) as caught:
+            session.query("SELECT * FROM missing_table")
+
+    assert caught.value.number is None
+    assert caught.value.server_message == "no such table: missing_table"
+    assert str(caught.value) == (
+        "SQL Server rejected 'SELECT * FROM missing_table': no such table: missing_table"
+    )
     engine.dispose()

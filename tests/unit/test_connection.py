@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.dialects.mssql.pyodbc import dialect as pyodbc_dialect
 from sqlalchemy.engine import URL, make_url
 
-from ontime_db.connection import ConnectionSettings, database_of, describe
+from ontime_db.connection import ConnectionSettings, database_of, describe, settings_of
 from ontime_db.errors import ConfigurationError, InvalidNameError
 
 DRIVER18 = "ODBC Driver 18 for SQL Server"
@@ -148,6 +148,10 @@ def test_jdbc_parse(text: str, values: dict[str, Any]) -> None:
             "invalid port '99999' in server 'localhost:99999': expected a number from 1 to 65535",
         ),
         (
+            "jdbc:sqlserver://localhost:²",
+            "invalid port '²' in server 'localhost:²': expected a number from 1 to 65535",
+        ),
+        (
             "jdbc:sqlserver://localhost;databaseName",
             "invalid JDBC URL: 'databaseName' is not a key=value pair",
         ),
@@ -169,6 +173,7 @@ def test_jdbc_parse(text: str, values: dict[str, Any]) -> None:
         "duplicate",
         "bad-bool",
         "bad-port",
+        "superscript-port",
         "no-value",
         "open-brace",
         "bad-encrypt",
@@ -524,6 +529,22 @@ def test_database_of() -> None:
     assert database_of("jdbc:sqlserver://h;databaseName=ontimems") == "ontimems"
     assert database_of("Server=h") is None
     assert database_of(URL.create("mssql+pyodbc", host="h", database="x")) == "x"
+
+
+def test_settings_of_forms() -> None:
+    settings = ConnectionSettings.from_options(server="h", user="u")
+    assert settings_of(settings) is settings
+    assert settings_of("jdbc:sqlserver://h;user=u") == settings
+    assert settings_of(URL.create("mssql+pyodbc", username="u", host="h")) == settings
+
+
+def test_settings_of_invalid_type() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        settings_of(42)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "invalid connection target of type int: expected a URL string, sqlalchemy.URL, "
+        "sqlalchemy.Engine or ConnectionSettings"
+    )
 
 
 def test_redacted_without_database() -> None:

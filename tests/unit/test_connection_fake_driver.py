@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import URL, create_engine, text
 from sqlalchemy.dialects.mssql.pyodbc import MSDialect_pyodbc
 from sqlalchemy.exc import DBAPIError
 
@@ -349,6 +349,17 @@ def test_engine_for_callers_engine_other_database(driver: FakeDriver) -> None:
         engine.connect()
 
 
+def test_engine_for_odbc_connect_engine(driver: FakeDriver) -> None:
+    """Another database of an Engine built on odbc_connect reaches the driver as Database=."""
+    odbc = "Driver={X};Server=db1;Database=ontimems;UID=u;PWD=p"
+    engine = create_engine(URL.create("mssql+pyodbc", query={"odbc_connect": odbc}))
+    with engine_for(engine, database="master").connect():
+        pass
+    assert driver.connections[0].connection_string == (
+        "DRIVER={X};Server=db1;Database=master;UID=u;PWD=p"
+    )
+
+
 # -- a driver the driver manager cannot load --------------------------------------------
 
 UNIX_ODBC_MISSING = (
@@ -414,3 +425,22 @@ def test_driver_missing_names_chosen_driver(
         "connecting to localhost/master as sa failed (driver missing): the ODBC driver "
         "manager cannot load 'ODBC Driver 18 for SQL Server'. Install unixODBC"
     )
+
+
+def test_run_script_connect_failure(
+    driver: FakeDriver, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """run-script reports a failed connect as the library's error, password masked."""
+    driver.fail = True
+    path = tmp_path / "one.sql"
+    path.write_text("SELECT 1\n", encoding="utf-8")
+    status = main(
+        ["run-script", str(path), "--server", "db1", "--database", "ontimems",
+         "--user", "OnTimeApp", "--password", SECRET, "--odbc-driver", "X"]
+    )
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.err.startswith(
+        "error: connecting to db1/ontimems as OnTimeApp failed (server not found)"
+    )
+    assert "S3cr" not in captured.out + captured.err

@@ -441,3 +441,27 @@ def test_discover(server: dict[str, RecordingConnection]) -> None:
     assert "USE [payroll]" in server["master"].sent
     assert "USE [secret]" not in server["master"].sent
     assert server["master"].sent[-1] == "USE [master]"
+
+
+def test_discover_kinds_skips_others(server: dict[str, RecordingConnection]) -> None:
+    databases = [
+        SimpleNamespace(name="ontimems", state_desc="ONLINE", accessible=1),
+        SimpleNamespace(name="ontime_pollarity", state_desc="ONLINE", accessible=1),
+        SimpleNamespace(name="payroll", state_desc="ONLINE", accessible=1),
+    ]
+    server["master"] = RecordingConnection(
+        {
+            "FROM sys.databases": databases,
+            "sys.extended_properties": [
+                prop("compatibility_major", "3"),
+                prop("compatibility_minor", "1"),
+            ],
+        }
+    )
+    found = discover("Server=h;UID=u;PWD=p", kinds=("pollarity", "catering"))
+    summary = [(entry.name, entry.kind, entry.version) for entry in found]
+    assert summary == [("ontime_pollarity", "pollarity", SchemaVersion(3, 1))]
+    sent = server["master"].sent
+    assert "USE [ontime_pollarity]" in sent
+    assert "USE [ontimems]" not in sent
+    assert "USE [payroll]" not in sent

@@ -45,9 +45,11 @@ def library(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             raise result
         return result  # type: ignore[no-any-return]
 
-    def discover(target: Any) -> list[DiscoveredDatabase]:
+    def discover(target: Any, *, kinds: Any = None) -> list[DiscoveredDatabase]:
         state["calls"].append(("discover", target))
-        return state["discovered"]  # type: ignore[no-any-return]
+        state["kinds"] = kinds
+        found = state["discovered"]
+        return [entry for entry in found if kinds is None or entry.kind in kinds]
 
     def known_versions(migrations: Any = None) -> list[SchemaVersion]:
         known = state["known"]
@@ -81,6 +83,13 @@ def test_info_settings_passed(library: dict[str, Any]) -> None:
     kind, settings = library["calls"][0]
     assert kind == "detect"
     assert (settings.server, settings.database, settings.password) == ("db1", "ontimems", "pw")
+
+
+def test_info_searches_addons_only(library: dict[str, Any]) -> None:
+    """info asks discover for the add-on kinds, so the main databases are not read twice."""
+    main(["info", *URL])
+    assert [kind for kind, _ in library["calls"]] == ["detect", "discover"]
+    assert library["kinds"] == ("pollarity", "catering")
 
 
 def test_info_json(library: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:

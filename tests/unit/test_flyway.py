@@ -156,8 +156,20 @@ def test_checksum_unknown_encoding() -> None:
         ("abc", None),
         ("1.x", None),
         ("", None),
+        ("25.²", None),
     ],
-    ids=["one", "trailing-zero", "pair", "underscore", "ten", "three", "word", "part", "empty"],
+    ids=[
+        "one",
+        "trailing-zero",
+        "pair",
+        "underscore",
+        "ten",
+        "three",
+        "word",
+        "part",
+        "empty",
+        "superscript-digit",
+    ],
 )
 def test_version_key(text: str, key: tuple[int, ...] | None) -> None:
     assert flyway_version_key(text) == key

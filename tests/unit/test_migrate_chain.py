@@ -180,3 +180,36 @@ def test_missing_script_rejected(tmp_path: Path) -> None:
     assert str(caught.value).startswith(
         "script 'ontimems/V26_3__replace_list_users.sql' named by revision file "
     )
+
+
+@pytest.mark.parametrize(
+    "subfolder", ["", "pollarity", "catering"], ids=["main", "pollarity", "catering"]
+)
+def test_template_makes_loadable_revision(tmp_path: Path, subfolder: str) -> None:
+    """A revision written by ``alembic revision`` from a set's script.py.mako imports run_script."""
+    import importlib.util
+
+    from alembic import command
+
+    from ontime_db.migration import runtime
+    from ontime_db.migration.chain import alembic_config
+
+    folder = tmp_path / "set"
+    shutil.copytree(
+        migrations_dir() / subfolder,
+        folder,
+        ignore=shutil.ignore_patterns("pollarity", "catering", "__pycache__"),
+    )
+    newest = str(newest_version(migrations_dir() / subfolder))
+    script = command.revision(
+        alembic_config(folder), message="next step", rev_id="99.0", head=newest
+    )
+    assert script is not None and not isinstance(script, list)
+
+    spec = importlib.util.spec_from_file_location("generated_revision", script.path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.run_script is runtime.run_script
+    assert module.revision == "99.0"
+    assert module.down_revision == newest

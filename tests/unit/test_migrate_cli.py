@@ -408,3 +408,67 @@ def test_failed_migration_report(
         "--user OnTimeApp --database ontimems\n"
     )
     assert "S3cret" not in output.out + output.err
+
+
+def test_interrupted_migration_report(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Ctrl-C inside a migration logs the state and the rollback, and releases the lock.
+
+    A recording fake DB-API replaces the server and raises KeyboardInterrupt
+    while the second batch of 26.1 runs. This checks the report and the
+    statements sent afterwards, not SQL Server.
+    """
+    bench = _bench_fake()
+    bench.DATABASE_STATE.version = "26.0"
+    bench.DATABASE_STATE.tables = {"alembic_version", "ontime_db_history"}
+    answer = bench.FakeCursor._answer
+    sent: list[str] = []
+
+    def interrupted_answer(self: Any, sql: str, parameters: Any) -> Any:
+        sent.append(sql)
+        if "dbo.no_such_table" in sql:
+            raise KeyboardInterrupt
+        return answer(self, sql, parameters)
+
+    monkeypatch.setattr(bench.FakeCursor, "_answer", interrupted_answer)
+    engine = create_engine(
+        "mssql+pyodbc://db1/ontimems?driver=fake", module=bench.FakeDbApi, pool_pre_ping=False
+    )
+
+    @contextmanager
+    def engine_scope(target: Any, **options: Any) -> Iterator[Any]:
+        yield engine
+
+    def backup(target: Any, database: str, **options: Any) -> Any:
+        return SimpleNamespace(path="/backups/OnTime(2026-12-04-130509).bak")
+
+    monkeypatch.setattr(importlib.import_module("ontime_db.connection"), "engine_scope",
+                        engine_scope)
+    monkeypatch.setattr(importlib.import_module("ontime_db.backups"), "backup", backup)
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
+    folder = _broken_set(tmp_path)
+
+    with caplog.at_level("WARNING", logger="ontime_db.migration.engine"):
+        status = main(
+            ["migrate", "--server", "db1", "--database", "ontimems", "--user", "OnTimeApp",
+             "--migrations", str(folder), "--yes"]
+        )
+
+    script = folder / "sql" / "ontimems" / "V26_1__split_calendar_display.sql"
+    assert status == 130
+    assert capsys.readouterr().err.endswith(
+        "error: interrupted; see the log above for the state the operation left\n"
+    )
+    assert [record.getMessage() for record in caplog.records] == [
+        f"migration of 'ontimems' was interrupted in migration 26.1 ({script}). Applied in "
+        "this run: none. The database is at schema version 26.0. Run migrate again, or "
+        "restore the backup taken before this run with: python -m ontime_db rollback "
+        "--server db1 --user OnTimeApp --database ontimems"
+    ]
+    interrupted_at = next(i for i, sql in enumerate(sent) if "dbo.no_such_table" in sql)
+    assert any("sp_releaseapplock" in sql for sql in sent[interrupted_at:])
+    assert any("INSERT INTO dbo.ontime_db_history" in sql for sql in sent[interrupted_at:])

@@ -130,12 +130,12 @@ def test_run_script_checks_script_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A fault in the script is reported before the password prompt and the connection."""
-    from ontime_db.cli import _common
+    from ontime_db.cli import script_cmd
 
     def connection_settings(args: Any) -> Any:
         raise AssertionError("the script is read before connecting")
 
-    monkeypatch.setattr(_common, "connection_settings", connection_settings)
+    monkeypatch.setattr(script_cmd, "connection_settings", connection_settings)
     path = tmp_path / "bad.sql"
     path.write_text("SELECT 1\nGO;\n", encoding="utf-8")
 

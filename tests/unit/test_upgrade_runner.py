@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from ontime_db.backups import rollback_command
 from ontime_db.errors import BatchError, MigrationFailedError, UpgradeCancelledError, UpgradeError
 from ontime_db.upgrades import AddOn, UpgradeEvent, upgrade
 from ontime_db.upgrades.plan import ServerFacts, UpgradePlan, build_plan
-from ontime_db.upgrades.runner import UpgradeLog, rollback_command, run_plan
+from ontime_db.upgrades.runner import UpgradeLog, run_plan
 from ontime_db.version import SchemaVersion
 
 CHAIN = tuple(SchemaVersion.parse(v) for v in ("25.8", "26.0", "26.4"))
@@ -41,7 +42,7 @@ def make_plan(version: str, **options: Any) -> UpgradePlan:
 class RecordingOperations:
     """Records each server action; ``fail`` maps an action name to the error it raises."""
 
-    def __init__(self, fail: dict[str, Exception] | None = None) -> None:
+    def __init__(self, fail: dict[str, BaseException] | None = None) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.fail = fail or {}
         self.procedures: tuple[str, ...] = ("UPGRADE_15_0", "UPGRADE_9_3")
@@ -380,4 +381,86 @@ def test_rollback_command_settings() -> None:
     assert rollback_command(settings, "we]ird O'Hare") == (
         "python -m ontime_db rollback --server 'db1\\SQLEXPRESS' --user OnTimeApp "
         "--database 'we]ird O'\"'\"'Hare'"
+    )
+
+
+def test_interrupt_in_migrate_step() -> None:
+    """Ctrl-C stays KeyboardInterrupt; its note and the last event give the rollback."""
+    operations = RecordingOperations(fail={"migrate": KeyboardInterrupt()})
+    events: list[UpgradeEvent] = []
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_plan(
+            make_plan("26.0"),
+            operations,
+            upgrade_log=UpgradeLog(None),
+            on_event=events.append,
+            rollback=ROLLBACK.format,
+        )
+    expected = (
+        'upgrade of [ontimems] was interrupted at "Migrate [ontimems] from 26.0 to 26.4", '
+        "which may be partly done; to restore the starting state: python -m ontime_db "
+        "rollback --server db1 --database ontimems; [ontimems] is at schema version 26.4"
+    )
+    assert caught.value.__notes__ == [expected]
+    assert (events[-1].kind, events[-1].text) == (
+        "step-failed",
+        f"step 2/2: Migrate [ontimems] from 26.0 to 26.4: interrupted: {expected}",
+    )
+
+
+def test_interrupt_logged() -> None:
+    lines: list[str] = []
+    upgrade_log = UpgradeLog(None)
+    upgrade_log.write = lines.append  # type: ignore[method-assign]
+    operations = RecordingOperations(fail={"migrate": KeyboardInterrupt()})
+    ticks = iter([10.0, 12.5, 20.0, 81.25])
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_plan(make_plan("26.0"), operations, upgrade_log=upgrade_log,
+                 rollback=ROLLBACK.format, clock=lambda: next(ticks))
+    assert lines[-2:] == [
+        "step 2/2: Migrate [ontimems] from 26.0 to 26.4: interrupted after 61.2 s",
+        *caught.value.__notes__,
+    ]
+
+
+def test_interrupt_before_original_changed() -> None:
+    operations = RecordingOperations(fail={"run_scripts": KeyboardInterrupt()})
+    operations.version = SchemaVersion(9, 3)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run(make_plan("9.3"), operations)
+    assert operations.calls[-1] == (
+        "rename",
+        "ontimems.26.4",
+        "ontimems.26.4_failed_20261204130509",
+        True,
+    )
+    assert caught.value.__notes__ == [
+        'upgrade of [ontimems] was interrupted at "Run ontimems.sql, upgrade_procedures.sql in '
+        '[ontimems.26.4] (schema 25.8)", which may be partly done; the new database '
+        "[ontimems.26.4] was renamed to [ontimems.26.4_failed_20261204130509]; drop it once "
+        "the cause is understood; no database that existed before the upgrade was changed; "
+        "[ontimems] is at schema version 9.3"
+    ]
+
+
+def test_failure_after_aside_names_aside() -> None:
+    operations = RecordingOperations()
+    original_rename = operations.rename
+
+    def rename(old: str, new: str, *, force: bool = False) -> None:
+        original_rename(old, new, force=force)
+        if old == "ontimems.26.4" and new == "ontimems":
+            raise BatchError("rename failed")
+
+    operations.rename = rename  # type: ignore[method-assign]
+    operations.version = None  # type: ignore[assignment]
+    with pytest.raises(UpgradeError) as caught:
+        run(make_plan("9.3"), operations)
+    assert str(caught.value) == (
+        'upgrade of [ontimems] stopped at "Rename [ontimems.26.4] to [ontimems]": rename '
+        "failed; the new database [ontimems.26.4] was renamed to "
+        "[ontimems.26.4_failed_20261204130509]; drop it once the cause is understood; the "
+        "original database is unchanged under the name [ontimems_before_26.4_20261204]; "
+        "renaming it back to [ontimems] (`python -m ontime_db rename`) restores the starting "
+        "state without the backup; [ontimems] records no schema version"
     )
