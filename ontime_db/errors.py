@@ -136,13 +136,13 @@ class DatabaseInUseError(OnTimeDbError):
 
 
 class NotOnTimeDatabaseError(OnTimeDbError):
-    """The database carries none of the records that say an OnTime schema version."""
+    """The database contains none of the records that state an OnTime schema version."""
 
 
 class VersionConflictError(OnTimeDbError):
     """Two records in one database state different schema versions.
 
-    ``evidence`` holds every record found, so a caller can show them all.
+    ``evidence`` contains every record found, so a caller can show them all.
     """
 
     def __init__(self, message: str, *, evidence: Sequence[Any] = (), **context: Any) -> None:
@@ -243,7 +243,7 @@ class MigrationFailedError(OnTimeDbError):
 
     ``applied`` lists the migrations applied in this run before the failure,
     ``failed`` names the one that failed, and ``current`` is the schema
-    version the database is at now. ``__cause__`` holds the underlying error.
+    version the database is at now. ``__cause__`` is the underlying error.
     """
 
     def __init__(
@@ -290,9 +290,9 @@ class RestoreError(OnTimeDbError):
 class UpgradeError(OnTimeDbError):
     """An upgrade stopped before it finished.
 
-    ``done`` and ``not_done`` list the plan steps on each side of the stop;
-    ``rollback_command`` is the command line that restores the starting state,
-    or ``None`` when nothing needs restoring.
+    ``done`` and ``not_done`` list the plan steps on each side of the stop.
+    ``rollback_command`` is the command line that restores the starting
+    state, or ``None`` when nothing needs restoring.
     """
 
     def __init__(

@@ -61,7 +61,7 @@ URL_HINT = f"Check that {URL_VARIABLE} names a running server and a valid login.
 
 
 class ServerNotReadyError(RuntimeError):
-    """The SQL Server did not answer a query within the timeout."""
+    """The SQL Server did not respond to a query within the timeout."""
 
     def __init__(
         self, service: str, seconds: float, last_error: str, *, hint: str = DOCKER_HINT
@@ -96,7 +96,7 @@ def server_available() -> bool:
 
 
 def docker_engine_running() -> bool:
-    """Return whether a Docker engine answers (a client alone is not enough)."""
+    """Return whether a Docker engine responds (a client alone is not enough)."""
     docker = shutil.which("docker")
     if docker is None:
         return False
@@ -125,10 +125,10 @@ def wait_until_ready(
 ) -> float:
     """Call ``check`` until it stops raising; return the seconds waited.
 
-    Only the exceptions in ``retry_on`` mean "not ready yet"; any other one
+    Only the exceptions in ``retry_on`` mean "not ready yet". Any other one
     propagates at once, so a missing driver or a bug in ``check`` is not
-    reported as a server that never answered. ``clock`` and ``sleep`` exist so
-    the wait can be tested without waiting.
+    reported as a server that never responded. ``clock`` and ``sleep`` exist
+    so the wait can be tested without waiting.
 
     Raises :class:`ServerNotReadyError` naming ``service`` and the seconds
     waited when ``timeout`` passes first.
@@ -199,7 +199,7 @@ def mssql_url(request: pytest.FixtureRequest) -> URL:
 
 @pytest.fixture(scope="session")
 def docker_compose_file(pytestconfig: pytest.Config) -> str:
-    """The compose file pytest-docker starts services from."""
+    """Return the compose file that pytest-docker starts services from."""
     return str(_compose_file(pytestconfig))
 
 
@@ -211,7 +211,7 @@ def docker_setup() -> list[str]:
 
 @pytest.fixture(scope="session")
 def docker_compose_project_name() -> str:
-    """A fixed project name, so a crashed run's container is reused, not duplicated."""
+    """Return a fixed project name, so a crashed run's container is reused, not duplicated."""
     return "ontime_db_tests"
 
 
@@ -243,7 +243,7 @@ def _wait_for(url: URL, *, service: str, hint: str = DOCKER_HINT) -> None:
         )
     finally:
         engine.dispose()
-    log.info("SQL Server %s answered after %.1f s", service, waited)
+    log.info("SQL Server %s responded after %.1f s", service, waited)
 
 
 @pytest.fixture(scope="session")
