@@ -90,6 +90,10 @@ class FakeCursor:
 
     def _answer(self, sql: str, parameters: Any) -> list[tuple[Any, ...]] | None:
         lowered = sql.lower()
+        if "scope_identity()" in lowered:
+            # SQLAlchemy 2.0 appends this query to an INSERT into a table with
+            # an IDENTITY key and reads the new key from its result set.
+            return [(1,)]
         created = re.search(r"create table (?:dbo\.)?(\w+)", lowered)
         if created and "if object_id" not in lowered:
             self.state.tables.add(created.group(1))

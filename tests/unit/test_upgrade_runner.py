@@ -7,6 +7,7 @@ nothing about what SQL Server does with them; the live tests do that.
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -401,11 +402,11 @@ def test_interrupt_in_migrate_step() -> None:
         "which may be partly done; to restore the starting state: python -m ontime_db "
         "rollback --server db1 --database ontimems; [ontimems] is at schema version 26.4"
     )
-    assert caught.value.__notes__ == [expected]
     assert (events[-1].kind, events[-1].text) == (
         "step-failed",
         f"step 2/2: Migrate [ontimems] from 26.0 to 26.4: interrupted: {expected}",
     )
+    assert _notes(caught.value) == [expected]
 
 
 def test_interrupt_logged() -> None:
@@ -417,10 +418,9 @@ def test_interrupt_logged() -> None:
     with pytest.raises(KeyboardInterrupt) as caught:
         run_plan(make_plan("26.0"), operations, upgrade_log=upgrade_log,
                  rollback=ROLLBACK.format, clock=lambda: next(ticks))
-    assert lines[-2:] == [
-        "step 2/2: Migrate [ontimems] from 26.0 to 26.4: interrupted after 61.2 s",
-        *caught.value.__notes__,
-    ]
+    assert lines[-2] == "step 2/2: Migrate [ontimems] from 26.0 to 26.4: interrupted after 61.2 s"
+    assert lines[-1].startswith('upgrade of [ontimems] was interrupted at "Migrate [ontimems]')
+    assert _notes(caught.value) == [lines[-1]]
 
 
 def test_interrupt_before_original_changed() -> None:
@@ -434,7 +434,7 @@ def test_interrupt_before_original_changed() -> None:
         "ontimems.26.4_failed_20261204130509",
         True,
     )
-    assert caught.value.__notes__ == [
+    assert _notes(caught.value) == [
         'upgrade of [ontimems] was interrupted at "Run ontimems.sql, upgrade_procedures.sql in '
         '[ontimems.26.4] (schema 25.8)", which may be partly done; the new database '
         "[ontimems.26.4] was renamed to [ontimems.26.4_failed_20261204130509]; drop it once "
@@ -464,3 +464,11 @@ def test_failure_after_aside_names_aside() -> None:
         "renaming it back to [ontimems] (`python -m ontime_db rename`) restores the starting "
         "state without the backup; [ontimems] records no schema version"
     )
+
+
+def _notes(error: BaseException) -> list[str]:
+    # Exception notes exist from Python 3.11 on; on 3.10 the report reaches
+    # the user through the log and the events only, which the tests check too.
+    if sys.version_info < (3, 11):
+        pytest.skip("exception notes need Python 3.11")
+    return list(getattr(error, "__notes__", []))
