@@ -13,10 +13,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# Public name -> module that defines it.
+from . import errors as _errors
+
+# Public name -> module that defines it. Every exception class of
+# ontime_db.errors is exported as well; that module imports nothing heavy.
 _EXPORTS: dict[str, str] = {
+    **dict.fromkeys(_errors.__all__, "ontime_db.errors"),
     "SchemaVersion": "ontime_db.version",
-    "OnTimeDbError": "ontime_db.errors",
     "quote_identifier": "ontime_db.quoting",
     "quote_string": "ontime_db.quoting",
     "ConnectionSettings": "ontime_db.connection",

@@ -54,3 +54,12 @@ def test_import_loads_no_driver_or_sqlalchemy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.strip() == "[]"
+
+
+def test_error_classes_exported() -> None:
+    from ontime_db import errors
+
+    for name in errors.__all__:
+        assert getattr(ontime_db, name) is getattr(errors, name)
+        assert name in ontime_db.__all__
+    assert issubclass(ontime_db.MigrationFailedError, ontime_db.OnTimeDbError)
