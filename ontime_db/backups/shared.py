@@ -92,7 +92,8 @@ def database_name(target: Target, database: str | None) -> str:
         database = database_of(target)
     if not database:
         raise ConfigurationError(
-            "no database given: pass the database name or a connection target that names one"
+            "no database given: pass --database NAME (or a --url that names one; quote a "
+            "JDBC URL that contains ';')"
         )
     return check_name(database)
 

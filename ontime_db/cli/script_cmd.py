@@ -7,8 +7,10 @@ from typing import Any
 
 from ._common import (
     EXIT_OK,
+    EXIT_USAGE,
     add_connection_options,
     connection_settings,
+    fail,
     name_value,
     pluralise,
     say,
@@ -33,8 +35,9 @@ def register(subparsers: Any) -> None:
         "file", type=script_file, metavar="FILE", help="T-SQL script (UTF-8, or UTF-16 with BOM)"
     )
     _add_script_options(split)
-    split.add_argument("--json", action="store_true", help="print the batches as JSON")
-    split.add_argument(
+    output = split.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the batches as JSON")
+    output.add_argument(
         "--text", action="store_true", help="print each batch's text under its summary line"
     )
     split.set_defaults(handler=_split)
@@ -134,10 +137,20 @@ def _split(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ..connection import connect, describe
+    from ..errors import MixedTransactionModeError
     from ..script import run
+    from ..script.splitter import check_not_mixed
 
-    # The script is read and split first, so a fault in it shows before the password prompt.
+    # The script is read, split and checked first, so a fault in it shows
+    # before the password prompt and before any connection.
     script = _load(args)
+    if not args.allow_mixed:
+        try:
+            check_not_mixed(script)
+        except MixedTransactionModeError as error:
+            # The library's message names its keyword argument; here the option is meant.
+            fail(str(error).replace("(allow_mixed=True)", "(--allow-mixed)"))
+            return EXIT_USAGE
     settings = connection_settings(args)
     transactional = script.transactional
     engine = connect(settings, autocommit=not transactional)

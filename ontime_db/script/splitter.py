@@ -379,7 +379,8 @@ def parse(
         )
     script = Script(file=file, batches=tuple(batches))
 
-    log.info("split %s into %d batches", file or "script text", len(batches))
+    noun = "batch" if len(batches) == 1 else "batches"
+    log.info("split %s into %d %s", file or "script text", len(batches), noun)
     if not allow_mixed:
         check_not_mixed(script)
     return script

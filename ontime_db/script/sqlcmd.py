@@ -137,7 +137,7 @@ def parse_command(command: str, *, file: str | None, line: int) -> tuple[str, st
             line=line,
         )
     if word in _KNOWN_COMMANDS:
-        _reject(f":{word}", f"the sqlcmd command :{word}", file=file, line=line)
+        _reject(f":{word}", "the sqlcmd command", file=file, line=line)
     raise DirectiveError(
         f"{where(file, line)}: unknown sqlcmd command ':{command.strip()}'; remove the line, "
         "or run the script with sqlcmd",

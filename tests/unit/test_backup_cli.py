@@ -234,3 +234,20 @@ def test_restore_valid_names(name: str, calls: list[Any]) -> None:
     """Names SQL Server stores are passed on as written; quoting is the library's job."""
     assert main(["restore", "/b/x.bak", "--as", name]) == 0
     assert calls[0][2]["as_name"] == name
+
+
+@pytest.mark.parametrize("verb", ["backup", "rollback"])
+def test_url_without_database(
+    verb: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A JDBC URL cut at its first ';' by the shell names no database: the verb stops offline."""
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+
+    assert main([verb, "-url=jdbc:sqlserver://localhost:1433", "--user", "sa"]) == 2
+    output = capsys.readouterr()
+    assert output.out == ""
+    assert output.err == (
+        "error: no database given: pass --database NAME (or a --url that names one; quote a "
+        "JDBC URL that contains ';')\n"
+    )

@@ -164,3 +164,65 @@ def test_run_script_options(script: Path) -> None:
         [("A", "1")],
         "db1",
     )
+
+
+MIXED = "CREATE TABLE t (i int)\nGO\nBACKUP DATABASE [x] TO DISK = N'x.bak'\n"
+
+
+@pytest.fixture
+def no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if run-script reaches the password prompt or the connection."""
+    from ontime_db.cli import script_cmd
+
+    def connection_settings(args: Any) -> Any:
+        raise AssertionError("the script is checked before connecting")
+
+    monkeypatch.setattr(script_cmd, "connection_settings", connection_settings)
+
+
+def test_run_script_mixed(
+    tmp_path: Path, no_connection: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mixed.sql"
+    path.write_text(MIXED, encoding="utf-8")
+    arguments = ["run-script", str(path), "--server", "localhost", "--database", "x"]
+
+    assert main([*arguments, "--user", "sa"]) == 2
+    output = capsys.readouterr()
+    assert output.out == ""
+    assert output.err == (
+        f"error: {path} mixes batches that must run inside a transaction with batches that "
+        "SQL Server rejects inside one: batch 2 (line 3); split the script in two, or allow "
+        "mixing (--allow-mixed) to run every batch in the connection's current mode\n"
+    )
+
+
+def test_run_script_mixed_allowed(
+    tmp_path: Path, no_connection: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --allow-mixed the check is skipped, so the verb goes on to connect."""
+    path = tmp_path / "mixed.sql"
+    path.write_text(MIXED, encoding="utf-8")
+
+    with pytest.raises(AssertionError, match="checked before connecting"):
+        main(["run-script", str(path), "--server", "localhost", "--allow-mixed"])
+
+
+def test_split_json_and_text(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["split", str(script), "--json", "--text"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ontime-db split [-h] ")
+    assert err.endswith(
+        "\nontime-db split: error: argument --text: not allowed with argument --json\n"
+    )
+
+
+def test_split_log_one_batch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "one.sql"
+    path.write_text("SELECT 1\n", encoding="utf-8")
+
+    with caplog.at_level("INFO", logger="ontime_db.script.splitter"):
+        assert main(["split", str(path)]) == 0
+    assert f"split {path} into 1 batch" in caplog.messages

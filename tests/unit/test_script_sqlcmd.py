@@ -125,6 +125,16 @@ def test_command_rejected(line: str, command: str) -> None:
     assert f"({command})" in str(caught.value)
 
 
+def test_command_r_message() -> None:
+    with pytest.raises(DirectiveError) as caught:
+        parse("SELECT 1\nGO\n:r other.sql", file="s.sql")
+
+    assert str(caught.value) == (
+        "s.sql, line 3: the sqlcmd command is not supported (:r); remove the line or replace "
+        "it with T-SQL, or run the script with sqlcmd"
+    )
+
+
 def test_command_unknown() -> None:
     with pytest.raises(DirectiveError) as caught:
         parse(":frobnicate now", file="s.sql")
