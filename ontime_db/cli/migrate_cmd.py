@@ -83,7 +83,7 @@ def _register_migrate(subparsers: Any) -> None:
     parser.add_argument(
         "--from",
         dest="from_version",
-        type=schema_version,
+        action=_TypedVersion,
         metavar="VERSION",
         help="with --sql: the version the database is at (default: an empty database)",
     )
@@ -149,6 +149,28 @@ def _register_validate(subparsers: Any) -> None:
     parser.set_defaults(handler=_validate)
 
 
+class _TypedVersion(argparse.Action):
+    """Store a schema version option parsed, and the text as typed in ``<dest>_text``.
+
+    Messages about the value then show it as the user wrote it (``'25'``,
+    not ``'25.0'``).
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        try:
+            version = schema_version(values)
+        except argparse.ArgumentTypeError as error:
+            raise argparse.ArgumentError(self, str(error)) from None
+        setattr(namespace, self.dest, version)
+        setattr(namespace, f"{self.dest}_text", values)
+
+
 def _migrate(args: argparse.Namespace) -> int:
     from ..errors import ConfigurationError
 
@@ -156,7 +178,13 @@ def _migrate(args: argparse.Namespace) -> int:
         raise ConfigurationError("--from VERSION applies only with --sql; remove it or add --sql")
     if args.sql and args.dry_run:
         raise ConfigurationError("--sql and --dry-run exclude each other; choose one")
-    check_schema_versions(args.migrations, target=args.target, start=args.from_version)
+    if args.sql and args.json:
+        raise ConfigurationError(
+            "--sql and --json exclude each other: --json reports a migration that ran, --sql "
+            "prints a script and runs nothing; choose one"
+        )
+    check_schema_versions(args.migrations, target=args.target, start=None)
+    _check_from_version(args)
     if args.sql:
         return _render(args)
 
@@ -165,9 +193,20 @@ def _migrate(args: argparse.Namespace) -> int:
     settings = connection_settings(args)
     # Without a terminal migrate does not ask, as the vendor's tool runs unattended.
     asks = not args.dry_run and not args.yes and sys.stdin.isatty()
-    if asks and not ask_yes_no(f"Migrate {settings.describe()}?"):
-        say("nothing was changed")
-        return EXIT_FAILURE
+    if asks:
+        from ..migration import plan_migration
+
+        # The question comes after the plan, so it is asked only when there is
+        # something to do and the user sees what a yes starts.
+        plan = plan_migration(settings, to=args.target, migrations=args.migrations)
+        if plan.up_to_date:
+            say(f"{plan.database or settings.describe()} is up to date at {plan.target}")
+            return EXIT_OK
+        for line in plan.describe():
+            say(line)
+        if not ask_yes_no(f"Migrate {settings.describe()}?"):
+            say("nothing was changed")
+            return EXIT_FAILURE
     # A MigrationFailedError reaches main(), which prints it and exits with 1.
     report = migrate(
         settings,
@@ -187,9 +226,40 @@ def _migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _render(args: argparse.Namespace) -> int:
-    from ..migration import render_sql
+def _check_from_version(args: argparse.Namespace) -> None:
+    """Reject a ``--from`` that the migration set lacks, showing the value as typed."""
+    from ..errors import ConfigurationError
+    from ..migration import load_set
 
+    start = args.from_version
+    if start is None:
+        return
+    chain = load_set(args.migrations)
+    if start not in chain.versions:
+        message = chain.unknown_message(start)
+        # unknown_message() shows the parsed version ('25.0'); the user typed '25'.
+        reason = message.removeprefix(f"schema version {str(start)!r}")
+        raise ConfigurationError(
+            f"argument --from: schema version {args.from_version_text!r}{reason}"
+        )
+    check_schema_versions(args.migrations, target=args.target, start=start)
+
+
+def _render(args: argparse.Namespace) -> int:
+    from ..migration import load_set, render_sql
+    from ..migration.chain import set_code_error
+
+    ignored = [
+        option
+        for option, value in (
+            ("--server", args.server),
+            ("--user", args.user),
+            ("--password", args.password),
+        )
+        if value is not None
+    ]
+    if ignored:
+        warn(f"--sql connects to no server, so it ignores {', '.join(ignored)}")
     database = args.database
     if database is None and args.url:
         from ..connection import ConnectionSettings
@@ -197,14 +267,18 @@ def _render(args: argparse.Namespace) -> int:
         database = ConnectionSettings.parse(args.url).database
     if database is None and args.from_version is not None:
         warn("the script has no USE line: run it in the database to migrate, or give --database")
-    sys.stdout.write(
-        render_sql(
+    try:
+        script = render_sql(
             from_version=args.from_version,
             to=args.target,
             migrations=args.migrations,
             database=database,
         )
-    )
+    except (ImportError, SyntaxError, NameError, AttributeError) as error:
+        # Alembic runs env.py only now; the errors of Python code that loads
+        # go back to the set's files. Other errors are bugs and keep their traceback.
+        raise set_code_error(load_set(args.migrations).directory, error) from error
+    sys.stdout.write(script)
     return EXIT_OK
 
 

@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             check_not_mixed(script)
         except MixedTransactionModeError as error:
-            # The library's message names its keyword argument; here the option is meant.
+            # The library's message names its keyword argument, so it is swapped for the option.
             fail(str(error).replace("(allow_mixed=True)", "(--allow-mixed)"))
             return EXIT_USAGE
     settings = connection_settings(args)

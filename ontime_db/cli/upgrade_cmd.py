@@ -111,21 +111,32 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan and carry out the upgrade that ``args`` describe; return the exit status."""
-    from ..errors import UpgradeCancelledError, UpgradeError
+    from ..errors import (
+        ConfigurationError,
+        OnTimeDbError,
+        UpgradeCancelledError,
+        UpgradeError,
+    )
     from ..upgrades import plan_upgrade, upgrade
 
     check_schema_versions(None, target=args.target, start=None)
     settings = connection_settings(args)
-    plan = plan_upgrade(
-        settings,
-        from_product=args.from_product,
-        to=args.target,
-        pollarity=args.pollarity,
-        catering=args.catering,
-        app_user=args.app_user,
-        backup_folder=args.backup_folder,
-        new_database=args.new_database,
-    )
+    try:
+        plan = plan_upgrade(
+            settings,
+            from_product=args.from_product,
+            to=args.target,
+            pollarity=args.pollarity,
+            catering=args.catering,
+            app_user=args.app_user,
+            backup_folder=args.backup_folder,
+            new_database=args.new_database,
+        )
+    except OnTimeDbError as error:
+        # upgrade() opens the log only after planning, because the default
+        # log name needs the version that planning reads from the database.
+        fail(f"{error}; no log file was written because no upgrade step started")
+        return EXIT_USAGE if isinstance(error, ConfigurationError) else EXIT_FAILURE
     no_question = _why_no_question()
     if not args.dry_run and plan.steps and not args.yes and no_question:
         say(plan.render())

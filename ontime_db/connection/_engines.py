@@ -134,6 +134,7 @@ def _create_engine(target: Target, *, database: str | None, autocommit: bool) ->
         target = target.url
     if isinstance(target, URL) and not any(key.lower() == "odbc_connect" for key in target.query):
         url = target if database is None else target.set(database=check_name(database))
+        url = _url_with_password(url)
         described = url
     else:
         # Settings, text, and a URL whose odbc_connect string names the database.
@@ -219,9 +220,22 @@ def _effective_settings(settings: ConnectionSettings, database: str | None) -> C
         settings = settings.with_database(database)
     if settings.needs_password and os.environ.get(PASSWORD_VARIABLE) is not None:
         settings = settings.with_password(os.environ[PASSWORD_VARIABLE])
+    settings.check_password()
     if settings.integrated_security and not sys.platform.startswith("win"):
         log.warning(KERBEROS_HINT)
     return settings
+
+
+def _url_with_password(url: URL) -> URL:
+    # A URL with a user name but no password gets ONTIME_DB_PASSWORD, as
+    # settings do; without either, the login would be tried with no password.
+    if not url.username or url.password is not None:
+        return url
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if password is None:
+        settings_of(url).check_password()
+        return url
+    return url.set(password=password)
 
 
 def database_of(target: Target) -> str | None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from ..errors import ConnectionFailedError, DriverNotLoadedError
 from ._drivers import INSTALL_HINT
-from ._masking import MASK, mask_text
+from ._masking import mask_password
 from ._settings import settings_of
 
 if TYPE_CHECKING:
@@ -97,7 +96,10 @@ def connection_error(
     """Turn a driver error raised while connecting into a plain :class:`ConnectionFailedError`.
 
     The message names the server, database and login, the reason and what
-    to do next. Passwords in the driver's text are masked. A driver that
+    to do next. Password values in the driver's text are masked: always in
+    key=value and URL forms, and as bare text from
+    :data:`~ontime_db.connection._masking.MIN_BARE_PASSWORD` characters on.
+    A driver that
     the ODBC driver manager cannot load gives a
     :class:`~ontime_db.errors.DriverNotLoadedError` with the install advice.
     """
@@ -106,20 +108,10 @@ def connection_error(
         settings = settings.with_database(database)
     original = getattr(error, "orig", None) or error
     raw_text = str(original)
-    text = raw_text
-    if settings.password:
-        # A driver may echo the password as written in the ODBC string ("}"
-        # doubled) or in a URL (percent-encoded), so each form is masked.
-        for form in (
-            settings.password.replace("}", "}}"),
-            settings.password,
-            quote(settings.password, safe=""),
-        ):
-            text = text.replace(form, MASK)
-    text = mask_text(text)
+    text = mask_password(raw_text, settings.password)
 
-    # The reason is read from the driver's own text: masking a short
-    # password can change other words of it, and the reason shows no text.
+    # The reason is read from the driver's own text, because masking can
+    # change other words of it, and the reason shows no text.
     args = getattr(original, "args", ())
     sqlstate = args[0] if args and isinstance(args[0], str) and len(args[0]) == 5 else None
     if sqlstate is None and (state_match := _SQLSTATE.search(raw_text)):

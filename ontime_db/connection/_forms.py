@@ -8,7 +8,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from ._masking import contains_password_key, is_password_key, text_before_password
+from ._masking import (
+    URL_PASSWORD_HINT,
+    contains_password_key,
+    is_password_key,
+    password_key_in,
+    text_before_password,
+)
 from ._settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -68,7 +74,8 @@ def parse_sqlalchemy_url(text: str) -> URL:
     except (exc.ArgumentError, ValueError) as error:
         raise ConfigurationError(
             f"invalid SQLAlchemy URL {text_before_password(text)!r}: expected "
-            "mssql+pyodbc://user:password@host[:port]/database?driver=..."
+            "mssql+pyodbc://user:password@host[:port]/database?driver=...; "
+            + URL_PASSWORD_HINT
         ) from error
 
 
@@ -124,6 +131,8 @@ def _split_pairs(text: str, *, form: str) -> list[tuple[str, str]]:
         braced = text[position : position + 1] == "{"
         if braced:
             value, position = _read_braced(text, position + 1, key=key, form=form)
+            if not is_password_key(key) and (swallowed := password_key_in(value)):
+                raise _unclosed_brace(key, swallowed, form=form)
             rest = text.find(";", position)
             trailing = text[position : rest if rest != -1 else len(text)]
             if trailing.strip():
@@ -179,6 +188,17 @@ def _text_after_braces(
         )
     return ConfigurationError(
         f"invalid {form}: unexpected text after the braced value of {key}. {_NOT_SHOWN}"
+    )
+
+
+def _unclosed_brace(key: str, password_key: str, *, form: str) -> ConfigurationError:
+    # A '{' that is never closed swallows the properties after it, the
+    # password among them. The message shows no text after the password
+    # key, because where the password ends cannot be known.
+    return ConfigurationError(
+        f"invalid {form}: the '{{' after {key}= has no closing '}}' before "
+        f"'{password_key}=', so the value of {key} swallows the properties after it: "
+        f"close it, as in {key}={{...}};. {_NOT_SHOWN}"
     )
 
 

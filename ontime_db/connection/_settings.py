@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from ..errors import ConfigurationError
 from ..quoting import check_name
 from ._drivers import find_odbc_driver
-from ._masking import MASK, text_before_password
+from ._masking import (
+    MASK,
+    URL_PASSWORD_HINT,
+    looks_like_userinfo,
+    text_before_password,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -100,11 +105,21 @@ class ConnectionSettings:
             return parse_jdbc(text)
         if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", text):
             return cls.from_url(parse_sqlalchemy_url(text))
+        if looks_like_userinfo(text):
+            # Possibly user:password@host without a scheme, so the text is
+            # described, never shown.
+            raise ConfigurationError(
+                f"cannot read the connection text ({len(text)} characters): it looks like "
+                "user:password@host without a scheme, so it is not shown. Write it as a "
+                "SQLAlchemy URL, mssql+pyodbc://user:password@host/database?driver=...; "
+                + URL_PASSWORD_HINT
+            )
         if "=" in text:
             return parse_odbc(text)
+        # Text without '=' contains no password key, and without ':' before
+        # '@' no user:password@host, so it is safe to show.
         raise ConfigurationError(
-            f"cannot read connection text {text_before_password(text)!r}: expected a "
-            "SQLAlchemy URL "
+            f"cannot read connection text {text!r}: expected a SQLAlchemy URL "
             "(mssql+pyodbc://...), a jdbc:sqlserver:// URL or an ODBC connection string "
             "(Driver=...;Server=...;); for a bare server name use --server"
         )
@@ -134,6 +149,14 @@ class ConnectionSettings:
         if odbc_connect is not None:
             return replace(parse_odbc(odbc_connect), driver=driver)
 
+        if "@" in (url.host or ""):
+            # SQLAlchemy ends the password at its first '@', so the rest of
+            # an unencoded password became the host.
+            masked_url = text_before_password(url.render_as_string(hide_password=False))
+            raise ConfigurationError(
+                f"invalid SQLAlchemy URL {masked_url!r}: the host contains '@'; "
+                + URL_PASSWORD_HINT
+            )
         host, instance, port = split_server(url.host or "", separators=",")
         settings: dict[str, Any] = {
             "server": host or None,
@@ -184,6 +207,7 @@ class ConnectionSettings:
         if url:
             settings = cls.parse(url)
         elif server:
+            _check_server_option(server)
             host, instance, port = split_server(server, separators=",:")
             settings = cls(server=host, instance=instance, port=port)
         else:
@@ -204,7 +228,10 @@ class ConnectionSettings:
             "driver": driver,
             "odbc_driver": odbc_driver,
         }
-        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        result = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        if result.integrated_security and result.password is not None:
+            _reject_password_with_integrated(changes, password=password)
+        return result
 
     # -- derived values --------------------------------------------------------
 
@@ -212,6 +239,20 @@ class ConnectionSettings:
     def needs_password(self) -> bool:
         """Whether a SQL login is named but no password is known yet."""
         return bool(self.user) and self.password is None and not self.integrated_security
+
+    def check_password(self) -> None:
+        """Raise :class:`~ontime_db.errors.ConfigurationError` when :attr:`needs_password` is true.
+
+        :func:`~ontime_db.connection.connect` and
+        :func:`~ontime_db.connection.engine_for` call it after reading
+        ``ONTIME_DB_PASSWORD``, so neither creates an engine for a login without
+        a password. An empty password (``""``) counts as given.
+        """
+        if self.needs_password:
+            raise ConfigurationError(
+                f"no password for login {self.user!r} on {self.host or '(no server)'}: give "
+                "--password, set ONTIME_DB_PASSWORD, or run on a terminal to be prompted"
+            )
 
     def with_password(self, password: str) -> ConnectionSettings:
         """Return a copy with ``password`` set."""
@@ -400,6 +441,53 @@ def _check_logins(
             )
 
 
+def _reject_password_with_integrated(extra: dict[str, Any], *, password: str | None) -> None:
+    # The driver logs in as the Windows account with integrated security and
+    # ignores a password, so a password given with it is a mistake, not a fallback.
+    if password is not None:
+        password_source = "--password"
+    elif "password" in extra:
+        password_source = "password= in the extra parameters"
+    else:
+        password_source = "the password in the URL"
+    if extra.get("integrated_security"):
+        integrated_source = "integratedSecurity=true in the extra parameters"
+    else:
+        integrated_source = "integrated security in the URL"
+    raise ConfigurationError(
+        f"{password_source} is given together with {integrated_source}: integrated "
+        "security logs in as the Windows account and uses no password. Remove the "
+        "password to use integrated security, or remove integrated security and give "
+        "--user for a SQL Server login"
+    )
+
+
+def _check_server_option(server: str) -> None:
+    # A server name never contains these characters. Accepting them would
+    # let connection properties, a password among them, pass as a server name.
+    if any(char in server for char in ";{}="):
+        raise ConfigurationError(
+            f"invalid server {text_before_password(server)!r}: a server name cannot contain "
+            "';', '{', '}' or '='. Give "
+            "only host[\\instance][,port] with --server, and further connection properties "
+            "with --extra (for example 'encrypt=true;') or the whole connection with --url"
+        )
+
+
+def _with_dialect_login(settings: ConnectionSettings, url: URL) -> ConnectionSettings:
+    # SQLAlchemy's pyodbc dialect connects with Trusted_Connection=Yes when
+    # the URL has no user name and no Authentication keyword
+    # (sqlalchemy/connectors/pyodbc.py, create_connect_args, SQLAlchemy 2.0
+    # and 2.1). Its mssql-python dialect adds nothing, so there only
+    # Trusted_Connection=yes in the query counts, as from_url reads it.
+    if url.get_driver_name() != "pyodbc" or url.username or settings.integrated_security:
+        return settings
+    keys = {key.lower() for key in url.query}
+    if keys & {"authentication", "odbc_connect", "trusted_connection"}:
+        return settings
+    return replace(settings, integrated_security=True)
+
+
 def _named(value: str | None, source: str) -> str:
     return f"{source} ({value!r})" if value else ""
 
@@ -415,7 +503,11 @@ def settings_of(target: Target) -> ConnectionSettings:
 
     An Engine or URL is read through :meth:`ConnectionSettings.from_url`, a
     string through :meth:`ConnectionSettings.parse`. Nothing connects, and
-    no driver is looked up.
+    no driver is looked up. An Engine or URL object of the pyodbc dialect
+    without a user name reads as integrated security, because SQLAlchemy
+    connects with it that way. A URL string without a login is still
+    rejected by :meth:`ConnectionSettings.to_url`, and a ``user`` option
+    given beside it names the login.
 
     Raises :class:`~ontime_db.errors.ConfigurationError` for a target of
     another type or text that cannot be read.
@@ -428,9 +520,9 @@ def settings_of(target: Target) -> ConnectionSettings:
     if isinstance(target, ConnectionSettings):
         return target
     if isinstance(target, Engine):
-        return ConnectionSettings.from_url(target.url)
+        return _with_dialect_login(ConnectionSettings.from_url(target.url), target.url)
     if isinstance(target, URL):
-        return ConnectionSettings.from_url(target)
+        return _with_dialect_login(ConnectionSettings.from_url(target), target)
     if isinstance(target, str):
         return ConnectionSettings.parse(target)
     raise ConfigurationError(

@@ -10,10 +10,13 @@ connects to a server.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import itertools
 import logging
 import os
 import threading
+import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,7 @@ __all__ = [
     "load_set",
     "newest_version",
     "resolve_script",
+    "set_code_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -164,8 +168,9 @@ def load_set(migrations: MigrationsArgument = None) -> MigrationSet:
     revision files keep their size and modification time.
 
     Raises :class:`MigrationSetError` when the folder is missing, when two
-    revisions share a version, when the chain branches or when a revision
-    lacks its script.
+    revisions share a version, when the chain branches, when a revision
+    lacks its script, when a revision file fails to import, or when
+    ``env.py`` does not compile or imports a module that is not installed.
     """
     directory = _set_directory(migrations)
     fingerprint = _fingerprint(directory)
@@ -198,6 +203,11 @@ def _load_set(directory: Path) -> MigrationSet:
         ) from err
     except CommandError as err:
         raise MigrationSetError(f"invalid migration set {directory}: {err}") from err
+    except Exception as err:
+        # Alembic imports every revision module, so a syntax error or a
+        # missing import in one of them surfaces here.
+        raise set_code_error(directory, err) from err
+    _check_environment(directory)
 
     resolved_folders: dict[Path, Path] = {}
     migrations_found = tuple(
@@ -206,6 +216,66 @@ def _load_set(directory: Path) -> MigrationSet:
     _check_linear(directory, migrations_found, script_directory)
     log.debug("loaded %d migrations from %s", len(migrations_found), directory)
     return MigrationSet(directory, migrations_found, script_directory)
+
+
+def set_code_error(directory: Path, error: BaseException) -> MigrationSetError:
+    """Wrap an error raised by the Python code of a migration set in a MigrationSetError.
+
+    The message names the file and line inside ``directory`` where the error
+    was raised (for a syntax error, where Python found it), and the error.
+    """
+    location = _error_location(directory, error)
+    where = f" in {location}" if location else ""
+    # A SyntaxError's str() repeats the file and line that ``where`` names.
+    detail = error.msg if isinstance(error, SyntaxError) else str(error)
+    return MigrationSetError(
+        f"invalid migration set {directory}: {type(error).__name__}{where}: {detail}; "
+        "correct the file, or install the module it imports"
+    )
+
+
+def _error_location(directory: Path, error: BaseException) -> str:
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{error.filename}, line {error.lineno}" if error.lineno else error.filename
+    location = ""
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        filename = Path(frame.f_code.co_filename)
+        if filename.is_relative_to(directory):
+            # The innermost frame in the set is where its code failed.
+            location = f"{filename}, line {line}"
+    return location
+
+
+def _check_environment(directory: Path) -> None:
+    """Check that ``env.py`` compiles and that the modules it imports at top level exist.
+
+    Alembic runs ``env.py`` only when it migrates or renders, so without this
+    check a broken ``env.py`` would show only after connecting.
+    """
+    path = directory / "env.py"
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as err:
+        raise set_code_error(directory, err) from err
+
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            try:
+                found = importlib.util.find_spec(name) is not None
+            except ImportError:
+                found = False
+            if not found:
+                raise MigrationSetError(
+                    f"invalid migration set {directory}: {path}, line {node.lineno} imports "
+                    f"the module {name!r}, which is not installed; install it or correct "
+                    "the import"
+                )
 
 
 def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:

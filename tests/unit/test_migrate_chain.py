@@ -213,3 +213,68 @@ def test_template_makes_loadable_revision(tmp_path: Path, subfolder: str) -> Non
     assert module.run_script is runtime.run_script
     assert module.revision == "99.0"
     assert module.down_revision == newest
+
+
+# -- Python errors in a custom set ------------------------------------------------
+
+
+def test_env_missing_module(tmp_path: Path) -> None:
+    folder = _copy_set(tmp_path)
+    (folder / "env.py").write_text(
+        '"""Broken environment."""\n\nimport ontime_db_helpers_missing\n', encoding="utf-8"
+    )
+
+    with pytest.raises(MigrationSetError) as caught:
+        load_set(folder)
+    assert str(caught.value) == (
+        f"invalid migration set {folder}: {folder / 'env.py'}, line 3 imports the module "
+        "'ontime_db_helpers_missing', which is not installed; install it or correct the import"
+    )
+
+
+def test_env_syntax_error(tmp_path: Path) -> None:
+    folder = _copy_set(tmp_path)
+    (folder / "env.py").write_text("def run(:\n    pass\n", encoding="utf-8")
+
+    with pytest.raises(MigrationSetError) as caught:
+        load_set(folder)
+    assert str(caught.value) == (
+        f"invalid migration set {folder}: SyntaxError in {folder / 'env.py'}, line 1: "
+        "invalid syntax; correct the file, or install the module it imports"
+    )
+
+
+def _newest_revision(folder: Path) -> Path:
+    files = [path for path in (folder / "versions").glob("*.py") if "26_4" in path.name]
+    assert len(files) == 1
+    return files[0]
+
+
+def test_revision_syntax_error(tmp_path: Path) -> None:
+    folder = _copy_set(tmp_path)
+    revision = _newest_revision(folder)
+    revision.write_text(revision.read_text(encoding="utf-8") + "\nif True\n", encoding="utf-8")
+    line = len(revision.read_text(encoding="utf-8").splitlines())
+
+    with pytest.raises(MigrationSetError) as caught:
+        load_set(folder)
+    assert str(caught.value) == (
+        f"invalid migration set {folder}: SyntaxError in {revision}, line {line}: "
+        "expected ':'; correct the file, or install the module it imports"
+    )
+
+
+def test_revision_missing_module(tmp_path: Path) -> None:
+    folder = _copy_set(tmp_path)
+    revision = _newest_revision(folder)
+    text = revision.read_text(encoding="utf-8")
+    line = len(text.splitlines()) + 1
+    revision.write_text(text + "import ontime_db_helpers_missing\n", encoding="utf-8")
+
+    with pytest.raises(MigrationSetError) as caught:
+        load_set(folder)
+    assert str(caught.value) == (
+        f"invalid migration set {folder}: ModuleNotFoundError in {revision}, line {line}: "
+        "No module named 'ontime_db_helpers_missing'; correct the file, or install the "
+        "module it imports"
+    )

@@ -169,7 +169,7 @@ def test_target_not_in_set(sql: bool, offline: None, capsys: pytest.CaptureFixtu
 def test_sql_from_not_in_set(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate", "--sql", "--from", "25"]) == 2
     assert capsys.readouterr().err == (
-        f"error: argument --from: schema version '25.0' is not in the migration set "
+        f"error: argument --from: schema version '25' is not in the migration set "
         f"{migrations_dir()} (known versions: {KNOWN}): it is older than the first migration "
         "25.8; upgrade it with `python -m ontime_db upgrade`, which copies the data into a new "
         "database at 25.8 (the legacy route)\n"
@@ -244,17 +244,38 @@ def test_yes_help(capsys: pytest.CaptureFixture[str]) -> None:
 # -- the question before migrating ---------------------------------------------
 
 
+def _plan(current: str) -> Any:
+    from ontime_db.migration import build_plan, load_set
+
+    chain = load_set()
+    return build_plan(
+        chain, current=SchemaVersion.parse(current), target=chain.newest, database="ontimems"
+    )
+
+
 @pytest.fixture
-def asking(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A terminal on standard input and a migrate that must not run."""
+def asking(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """A terminal on standard input, a plan from 26.2 and a migrate that must not run.
+
+    The plan is built from the shipped set as if the database were read at
+    26.2, so no server is contacted; the returned list records the plan calls.
+    """
     import ontime_db.migration
+
+    planned: list[Any] = []
 
     def migrate(*args: Any, **options: Any) -> Any:
         raise AssertionError("the database is not migrated without a yes")
 
+    def plan_migration(target: Any, **options: Any) -> Any:
+        planned.append((target, options))
+        return _plan("26.2")
+
     monkeypatch.setattr(ontime_db.migration, "migrate", migrate)
+    monkeypatch.setattr(ontime_db.migration, "plan_migration", plan_migration)
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
+    return planned
 
 
 def _answer_with(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> list[str]:
@@ -272,19 +293,56 @@ MIGRATE_ARGUMENTS = ["migrate", "--server", "db1", "--database", "ontimems", "--
 
 
 def test_prompt_end_of_input(
-    asking: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    asking: list[Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     prompts = _answer_with(monkeypatch, EOFError())
 
     assert main(MIGRATE_ARGUMENTS) == 1
     output = capsys.readouterr()
     assert prompts == ["Migrate db1/ontimems as OnTimeApp? [y/N] "]
-    assert output.out == "\nnothing was changed\n"
+    assert output.out == PLAN_26_2 + "\nnothing was changed\n"
+    assert output.err == ""
+
+
+PLAN_26_2 = (
+    "ontimems: from schema version 26.2 to 26.4, 2 migration(s)\n"
+    "  1. 26.3  replace api.list_users  (ontimems/V26_3__replace_list_users.sql; "
+    "transactional)\n"
+    "  2. 26.4  allow snapshot isolation  (ontimems/V26_4__allow_snapshot_isolation.sql; "
+    "autocommit, not rollback-safe)\n"
+)
+
+
+def test_plan_before_question(
+    asking: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan is read from the database (here: recorded) before the question."""
+    _answer_with(monkeypatch, EOFError())
+
+    assert main([*MIGRATE_ARGUMENTS, "--target", "26.4"]) == 1
+    assert len(asking) == 1
+    settings, options = asking[0]
+    assert settings.describe() == "db1/ontimems as OnTimeApp"
+    assert options == {"to": SchemaVersion(26, 4), "migrations": None}
+
+
+def test_up_to_date_no_question(
+    asking: list[Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ontime_db.migration
+
+    prompts = _answer_with(monkeypatch, AssertionError("no question when up to date"))
+    monkeypatch.setattr(ontime_db.migration, "plan_migration", lambda *a, **k: _plan("26.4"))
+
+    assert main(MIGRATE_ARGUMENTS) == 0
+    output = capsys.readouterr()
+    assert prompts == []
+    assert output.out == "ontimems is up to date at 26.4\n"
     assert output.err == ""
 
 
 def test_prompt_ctrl_c(
-    asking: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    asking: list[Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _answer_with(monkeypatch, KeyboardInterrupt())
 
@@ -472,3 +530,60 @@ def test_interrupted_migration_report(
     interrupted_at = next(i for i, sql in enumerate(sent) if "dbo.no_such_table" in sql)
     assert any("sp_releaseapplock" in sql for sql in sent[interrupted_at:])
     assert any("INSERT INTO dbo.ontime_db_history" in sql for sql in sent[interrupted_at:])
+
+
+# -- options --sql ignores or excludes -------------------------------------------
+
+
+def test_sql_and_json(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--sql", "--json"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --sql and --json exclude each other: --json reports a migration that ran, "
+        "--sql prints a script and runs nothing; choose one\n"
+    )
+
+
+def test_sql_warns_connection_options(
+    offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = ["migrate", "--sql", "--from", "26.3", "--database", "ontimems"]
+
+    assert main([*arguments, "--server", "db1", "--user", "sa", "--password", "S3cret"]) == 0
+    output = capsys.readouterr()
+    assert output.err == (
+        "warning: --sql connects to no server, so it ignores --server, --user, --password\n"
+    )
+    assert "S3cret" not in output.out
+
+
+def test_sql_without_from_header(offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--sql", "--target", "25.8"]) == 0
+    output = capsys.readouterr()
+    assert output.out.splitlines()[0] == (
+        "-- ontime_db migration script: from an empty database to 25.8."
+    )
+    assert output.err == ""
+
+
+def test_broken_env_at_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """env.py that fails only when Alembic runs it is reported as a usage error, no traceback."""
+    folder = tmp_path / "set"
+    shutil.copytree(
+        migrations_dir(),
+        folder,
+        ignore=shutil.ignore_patterns("pollarity", "catering", "__pycache__"),
+    )
+    shutil.copytree(sql_dir() / "ontimems", folder / "sql" / "ontimems")
+    (folder / "env.py").write_text(
+        "import importlib\n\nimportlib.import_module('ontime_db_helpers_missing')\n",
+        encoding="utf-8",
+    )
+
+    assert main(["migrate", "--sql", "--migrations", str(folder), "--target", "25.8"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: invalid migration set {folder}: ModuleNotFoundError in {folder / 'env.py'}, "
+        "line 3: No module named 'ontime_db_helpers_missing'; correct the file, or install the "
+        "module it imports\n"
+    )

@@ -419,3 +419,27 @@ def test_prompt_ctrl_c(
     assert main([*ARGUMENTS, "--log-file", str(tmp_path / "u.log")]) == 130
     assert capsys.readouterr().err == "error: interrupted; nothing was changed\n"
     assert not (tmp_path / "u.log").exists()
+
+
+def test_plan_failure_no_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failure while planning says that no log was written, and writes none."""
+    import ontime_db.upgrades
+    from ontime_db.errors import ConnectionFailedError
+
+    def plan_upgrade(target: Any, **options: Any) -> Any:
+        raise ConnectionFailedError("connecting to db1/ontimems as OnTimeApp failed (timeout)")
+
+    monkeypatch.setattr(ontime_db.upgrades, "plan_upgrade", plan_upgrade)
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "S3cret")
+    monkeypatch.chdir(tmp_path)
+
+    assert main([*ARGUMENTS, "--from-product", "2.6.2"]) == 1
+    output = capsys.readouterr()
+    assert output.out == ""
+    assert output.err == (
+        "error: connecting to db1/ontimems as OnTimeApp failed (timeout); no log file was "
+        "written because no upgrade step started\n"
+    )
+    assert list(tmp_path.iterdir()) == []
