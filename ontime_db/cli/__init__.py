@@ -111,13 +111,26 @@ def _parse(
     return args
 
 
+class _PlainWarnings(logging.Formatter):
+    """Format a record as ``warning: message``, like the CLI's own ``error:`` lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING
-    if verbosity == 1:
-        level = logging.INFO
-    elif verbosity >= 2:
-        level = logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Without -v only warnings and errors appear, in the CLI's own plain form;
+    # -v and -vv add timestamps and logger names for following each step.
+    handler = logging.StreamHandler()
+    if verbosity == 0:
+        level = logging.WARNING
+        handler.setFormatter(_PlainWarnings())
+    else:
+        level = logging.INFO if verbosity == 1 else logging.DEBUG
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def _version() -> str:

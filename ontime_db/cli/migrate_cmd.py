@@ -49,7 +49,10 @@ def _add_migrations_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--migrations",
         metavar="DIR",
-        help="migration set folder (env.py and versions/); default: the shipped main set",
+        help=(
+            "migration set folder (env.py and versions/); its revisions name scripts in a "
+            "sql/ folder beside it or above it; default: the shipped main set"
+        ),
     )
 
 

@@ -15,6 +15,7 @@ import importlib.util
 import itertools
 import logging
 import os
+import re
 import threading
 import traceback
 import warnings
@@ -194,14 +195,33 @@ def _load_set(directory: Path) -> MigrationSet:
             # Alembic only warns about two files with one revision id; a
             # migration chain with a duplicated version must not load.
             warnings.filterwarnings("error", message="Revision .* is present more than once")
+            # Alembic also only warns about a down_revision that names no
+            # revision, and then fails with a bare KeyError.
+            warnings.filterwarnings("error", message="Revision .* referenced from .* not present")
             script_directory = ScriptDirectory.from_config(alembic_config(directory))
             revisions = list(script_directory.walk_revisions())
     except UserWarning as err:
+        missing = re.match(r"Revision (\S+) referenced from", str(err))
+        if missing is not None:
+            files = _files_naming(directory, "down_revision", missing.group(1))
+            raise MigrationSetError(
+                f"invalid migration set {directory}: {files} names down_revision "
+                f"{missing.group(1)!r}, which no revision file of the set has; correct the "
+                "down_revision or add the missing revision"
+            ) from None
         raise MigrationSetError(
             f"invalid migration set {directory}: {err}; give every revision file its own "
             "schema version"
         ) from err
     except CommandError as err:
+        looped = re.search(r"Self-loop is detected in revisions \((\S+)\)", str(err))
+        if looped is not None:
+            files = _files_naming(directory, "revision", looped.group(1))
+            raise MigrationSetError(
+                f"invalid migration set {directory}: {files} has revision "
+                f"{looped.group(1)!r} equal to its down_revision or to another file's "
+                "revision; give every revision file its own schema version"
+            ) from None
         raise MigrationSetError(f"invalid migration set {directory}: {err}") from err
     except Exception as err:
         # Alembic imports every revision module, so a syntax error or a
@@ -218,6 +238,17 @@ def _load_set(directory: Path) -> MigrationSet:
     return MigrationSet(directory, migrations_found, script_directory)
 
 
+def _files_naming(directory: Path, name: str, value: str) -> str:
+    """Return the revision files that assign ``value`` to ``name``, for a message."""
+    assignment = re.compile(rf"^{name}\s*(?::[^=]*)?=\s*['\"]{re.escape(value)}['\"]", re.MULTILINE)
+    found = [
+        str(path)
+        for path in sorted((directory / "versions").glob("*.py"))
+        if assignment.search(path.read_text("utf-8", errors="replace"))
+    ]
+    return ", ".join(found) if found else "a revision file"
+
+
 def set_code_error(directory: Path, error: BaseException) -> MigrationSetError:
     """Wrap an error raised by the Python code of a migration set in a MigrationSetError.
 
@@ -228,9 +259,11 @@ def set_code_error(directory: Path, error: BaseException) -> MigrationSetError:
     where = f" in {location}" if location else ""
     # A SyntaxError's str() repeats the file and line that ``where`` names.
     detail = error.msg if isinstance(error, SyntaxError) else str(error)
+    advice = "correct the file"
+    if isinstance(error, ImportError):
+        advice += ", or install the module it imports"
     return MigrationSetError(
-        f"invalid migration set {directory}: {type(error).__name__}{where}: {detail}; "
-        "correct the file, or install the module it imports"
+        f"invalid migration set {directory}: {type(error).__name__}{where}: {detail}; {advice}"
     )
 
 

@@ -284,3 +284,17 @@ def test_environment_password_unused_integrated(monkeypatch: pytest.MonkeyPatch)
     )
     assert settings.integrated_security is True
     assert settings.password is None
+
+
+def test_warning_without_verbose_is_plain() -> None:
+    import logging
+
+    from ontime_db.cli import _PlainWarnings
+
+    record = logging.LogRecord(
+        "ontime_db.connection._drivers", logging.WARNING, __file__, 1,
+        "no Microsoft ODBC Driver for SQL Server found; using %s", ("FreeTDS",), None,
+    )
+    assert _PlainWarnings().format(record) == (
+        "warning: no Microsoft ODBC Driver for SQL Server found; using FreeTDS"
+    )

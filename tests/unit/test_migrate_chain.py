@@ -240,7 +240,7 @@ def test_env_syntax_error(tmp_path: Path) -> None:
         load_set(folder)
     assert str(caught.value) == (
         f"invalid migration set {folder}: SyntaxError in {folder / 'env.py'}, line 1: "
-        "invalid syntax; correct the file, or install the module it imports"
+        "invalid syntax; correct the file"
     )
 
 
@@ -260,7 +260,7 @@ def test_revision_syntax_error(tmp_path: Path) -> None:
         load_set(folder)
     assert str(caught.value) == (
         f"invalid migration set {folder}: SyntaxError in {revision}, line {line}: "
-        "expected ':'; correct the file, or install the module it imports"
+        "expected ':'; correct the file"
     )
 
 
@@ -277,4 +277,37 @@ def test_revision_missing_module(tmp_path: Path) -> None:
         f"invalid migration set {folder}: ModuleNotFoundError in {revision}, line {line}: "
         "No module named 'ontime_db_helpers_missing'; correct the file, or install the "
         "module it imports"
+    )
+
+
+def test_unknown_down_revision_names_file(tmp_path: Path) -> None:
+    folder = _copy_set(tmp_path)
+    revision = _newest_revision(folder)
+    text = revision.read_text(encoding="utf-8")
+    revision.write_text(
+        text.replace('down_revision = "26.3"', 'down_revision = "26.9"'), encoding="utf-8"
+    )
+
+    with pytest.raises(MigrationSetError) as caught:
+        load_set(folder)
+    assert str(caught.value) == (
+        f"invalid migration set {folder}: {revision} names down_revision '26.9', which no "
+        "revision file of the set has; correct the down_revision or add the missing revision"
+    )
+
+
+def test_self_loop_names_file(tmp_path: Path) -> None:
+    folder = _copy_set(tmp_path)
+    revision = _newest_revision(folder)
+    text = revision.read_text(encoding="utf-8")
+    revision.write_text(
+        text.replace('down_revision = "26.3"', 'down_revision = "26.4"'), encoding="utf-8"
+    )
+
+    with pytest.raises(MigrationSetError) as caught:
+        load_set(folder)
+    assert str(caught.value) == (
+        f"invalid migration set {folder}: {revision} has revision '26.4' equal to its "
+        "down_revision or to another file's revision; give every revision file its own "
+        "schema version"
     )
