@@ -218,8 +218,9 @@ def _disable_driver_pooling(engine: Engine) -> None:
 def _effective_settings(settings: ConnectionSettings, database: str | None) -> ConnectionSettings:
     if database is not None:
         settings = settings.with_database(database)
-    if settings.needs_password and os.environ.get(PASSWORD_VARIABLE) is not None:
-        settings = settings.with_password(os.environ[PASSWORD_VARIABLE])
+    password = _environment_password()
+    if settings.needs_password and password is not None:
+        settings = settings.with_password(password)
     settings.check_password()
     if settings.integrated_security and not sys.platform.startswith("win"):
         log.warning(KERBEROS_HINT)
@@ -231,11 +232,17 @@ def _url_with_password(url: URL) -> URL:
     # settings do; without either, the login would be tried with no password.
     if not url.username or url.password is not None:
         return url
-    password = os.environ.get(PASSWORD_VARIABLE)
+    password = _environment_password()
     if password is None:
         settings_of(url).check_password()
         return url
     return url.set(password=password)
+
+
+def _environment_password() -> str | None:
+    # An empty variable counts as unset, as it does for the command line, so
+    # `ONTIME_DB_PASSWORD=` never sends an empty password by accident.
+    return os.environ.get(PASSWORD_VARIABLE) or None
 
 
 def database_of(target: Target) -> str | None:

@@ -425,3 +425,13 @@ def test_server_characters(server: str, quoted: str) -> None:
     assert options_error(server=server).startswith(
         f"invalid server {quoted}: a server name cannot contain ';', '{{', '}}' or '='. "
     )
+
+
+def test_empty_environment_password_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ontime_db.connection import engine_for
+    from ontime_db.errors import ConfigurationError
+
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "")
+    with pytest.raises(ConfigurationError) as caught:
+        engine_for("Server=localhost;Database=x;UID=sa;Driver={FreeTDS}")
+    assert str(caught.value).startswith("no password for login 'sa' on localhost")
