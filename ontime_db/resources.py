@@ -1,6 +1,6 @@
 """Locate the T-SQL scripts and the Alembic migration set that ship with ontime_db.
 
-An installed wheel holds them inside the package (``ontime_db/sql``,
+An installed wheel contains them inside the package (``ontime_db/sql``,
 ``ontime_db/migrations``); a source checkout keeps them at the top of the
 repository (``sql/``, ``migrations/``), which is also where an editable
 install finds them.

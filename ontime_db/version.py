@@ -1,7 +1,7 @@
 """The OnTime schema version: a (major, minor) pair such as 25.8.
 
 A database states its schema version in the ``api`` schema's extended
-properties ``compatibility_major`` and ``compatibility_minor``; before
+properties ``compatibility_major`` and ``compatibility_minor``. Before
 product 2.8 the default database name carried it too (``ontimems.25.8``).
 """
 
