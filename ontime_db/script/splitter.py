@@ -394,7 +394,7 @@ def check_not_mixed(script: Script) -> None:
     listed = ", ".join(f"batch {batch.number} (line {batch.line})" for batch in outside)
     name = script.file or "the script"
     raise MixedTransactionModeError(
-        f"{name} mixes batches that must run inside a transaction with batches that SQL "
+        f"{name} mixes batches that can run inside a transaction with batches that SQL "
         f"Server rejects inside one: {listed}; split the script in two, or allow mixing "
         "(allow_mixed=True) to run every batch in the connection's current mode",
         file=script.file,

@@ -74,7 +74,7 @@ def test_mixed_rejected_early() -> None:
         parse(text, file="m.sql", allow_mixed=False)
 
     assert str(caught.value) == (
-        "m.sql mixes batches that must run inside a transaction with batches that SQL Server "
+        "m.sql mixes batches that can run inside a transaction with batches that SQL Server "
         "rejects inside one: batch 2 (line 3); split the script in two, or allow mixing "
         "(allow_mixed=True) to run every batch in the connection's current mode"
     )

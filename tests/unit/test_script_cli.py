@@ -191,9 +191,9 @@ def test_run_script_mixed(
     output = capsys.readouterr()
     assert output.out == ""
     assert output.err == (
-        f"error: {path} mixes batches that must run inside a transaction with batches that "
+        f"error: {path} mixes batches that can run inside a transaction with batches that "
         "SQL Server rejects inside one: batch 2 (line 3); split the script in two, or allow "
-        "mixing (--allow-mixed) to run every batch in the connection's current mode\n"
+        "mixing (--allow-mixed) to run every batch in autocommit mode\n"
     )
 
 
@@ -226,3 +226,26 @@ def test_split_log_one_batch(
     with caplog.at_level("INFO", logger="ontime_db.script.splitter"):
         assert main(["split", str(path)]) == 0
     assert f"split {path} into 1 batch" in caplog.messages
+
+
+def test_run_script_names_master(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --database the line before connecting names master, where it connects."""
+    import ontime_db.connection
+
+    class StoppingEngine:
+        def connect(self) -> Any:
+            raise AssertionError("stop before connecting")
+
+        def dispose(self) -> None:
+            pass
+
+    monkeypatch.setattr(ontime_db.connection, "connect", lambda settings, **o: StoppingEngine())
+    monkeypatch.setenv("ONTIME_DB_PASSWORD", "pw")
+    path = tmp_path / "one.sql"
+    path.write_text("SELECT 1\n", encoding="utf-8")
+
+    with pytest.raises(AssertionError, match="stop before connecting"):
+        main(["run-script", str(path), "--server", "localhost", "--user", "sa"])
+    assert capsys.readouterr().out == f"running {path} (1 batch) on localhost/master as sa\n"
