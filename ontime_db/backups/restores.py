@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BatchError, DatabaseExistsError, DatabaseInUseError, RestoreError
@@ -82,6 +83,39 @@ def restore(
         )
 
 
+def free_moved_files(
+    session: Session,
+    as_name: str,
+    files: Sequence[DataFile],
+    *,
+    data_folder: str,
+    log_folder: str,
+) -> list[tuple[DataFile, str]]:
+    """Return :func:`moved_files` paths that no other database's files use.
+
+    After the legacy upgrade renames the original database aside, its files
+    still carry the original name, so a rollback under that name would move
+    the backup's files onto them. The names then get a suffix ``_2``, ``_3``
+    and so on until no path is taken.
+    """
+    taken = {
+        str(row["physical_name"]).casefold()
+        for row in session.query(statements.FILES_OF_OTHER_DATABASES, {"name": as_name})
+    }
+    for suffix in range(1, 100):
+        base = as_name if suffix == 1 else f"{as_name}_{suffix}"
+        moves = moved_files(base, files, data_folder=data_folder, log_folder=log_folder)
+        if not any(path.casefold() in taken for _, path in moves):
+            if suffix > 1:
+                log.info("files named after %r are in use; restoring as %r files", as_name, base)
+            return moves
+    raise RestoreError(
+        f"no free file names for database {as_name!r} in {data_folder}: files named "
+        f"{as_name}.mdf to {as_name}_99.mdf belong to other databases; drop or rename them",
+        database=as_name,
+    )
+
+
 def restore_backup(
     session: Session,
     path: str,
@@ -108,8 +142,12 @@ def restore_backup(
             database=as_name,
             file=path,
         )
-    moves = moved_files(
-        as_name, files, data_folder=facts.data_path, log_folder=facts.log_path or facts.data_path
+    moves = free_moved_files(
+        session,
+        as_name,
+        files,
+        data_folder=facts.data_path,
+        log_folder=facts.log_path or facts.data_path,
     )
 
     state = database_state(session, as_name)

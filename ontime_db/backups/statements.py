@@ -106,6 +106,13 @@ SESSIONS = (
     "WHERE database_id = DB_ID(:name) AND session_id <> @@SPID ORDER BY session_id"
 )
 
+# Physical files of every other database: a restore must not move a file
+# onto one of them (for example onto the files of a database renamed aside).
+FILES_OF_OTHER_DATABASES = (
+    "SELECT physical_name FROM sys.master_files "
+    "WHERE database_id <> ISNULL(DB_ID(:name), 0)"
+)
+
 DATABASE_FILES = (
     "SELECT name, physical_name, type_desc FROM sys.master_files "
     "WHERE database_id = DB_ID(:name) ORDER BY file_id"

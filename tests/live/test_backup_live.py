@@ -181,6 +181,25 @@ def test_restore_beside_original(
     assert _scalar(mssql_engine, f"SELECT COUNT(*) FROM {quote_identifier(copy)}.dbo.t") == 1
 
 
+def test_restore_beside_renamed_aside(
+    database: str, fresh_database_url: URL, mssql_engine: Engine, cleanup: list[str]
+) -> None:
+    """A database renamed aside keeps its files; a restore under the old name avoids them."""
+    record = backup(fresh_database_url, folder=BACKUP_DIR)
+    aside = f"{database}_before"
+    cleanup.append(aside)
+    rename(fresh_database_url, database, aside)
+
+    result = restore(fresh_database_url, record.path, as_name=database)
+
+    aside_files = {path.casefold() for _, path in _file_names(mssql_engine, aside)}
+    restored_files = {path.casefold() for _, path in _file_names(mssql_engine, database)}
+    assert aside_files.isdisjoint(restored_files)
+    assert {path.casefold() for _, path in result.files} == restored_files
+    assert _database_row(mssql_engine, database) == ("ONLINE", "MULTI_USER")
+    assert _database_row(mssql_engine, aside) == ("ONLINE", "MULTI_USER")
+
+
 def test_restore_hard_name(
     database: str, fresh_database_url: URL, mssql_engine: Engine, cleanup: list[str]
 ) -> None:

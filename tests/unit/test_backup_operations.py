@@ -65,6 +65,7 @@ class FakeSession:
     backup_path: str | None = "/var/opt/mssql/backups/"
     registry: list[dict[str, Any]] = field(default_factory=list)
     no_dm_os_file_exists: bool = False
+    other_files: set[str] = field(default_factory=set)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         self.queries.append(sql)
@@ -128,6 +129,8 @@ class FakeSession:
                     "type_desc": "LOG",
                 },
             ]
+        if sql == statements.FILES_OF_OTHER_DATABASES:
+            return [{"physical_name": path} for path in sorted(self.other_files)]
         if sql.startswith("RESTORE HEADERONLY"):
             return self.headers
         if sql.startswith("RESTORE FILELISTONLY"):
@@ -519,6 +522,36 @@ def test_restore_beside_original() -> None:
     assert result.schema_version == "25.8"
     assert result.replaced is False
     assert result.source_database == "ontimems"
+
+
+def test_restore_avoids_files_in_use() -> None:
+    """A database renamed aside keeps files named after the original name."""
+    session = FakeSession(
+        headers=[_header()],
+        databases={"ontimems": 5, "ontimems_before_26.4_20261204": 6},
+        other_files={"c:\\data\\ontimems.mdf", "C:\\Logs\\ontimems_log.ldf"},
+    )
+
+    _restore(session, "ontimems", replace=True, force=True)
+
+    restore = next(sql for sql in session.ran if "RESTORE DATABASE" in sql)
+    assert "MOVE N'ontimems' TO N'C:\\Data\\ontimems_2.mdf'" in restore
+    assert "MOVE N'ontimems_log' TO N'C:\\Logs\\ontimems_2_log.ldf'" in restore
+
+
+def test_restore_no_free_file_names() -> None:
+    taken = {f"C:\\Data\\ontimems_{n}.mdf" for n in range(2, 100)}
+    session = FakeSession(
+        headers=[_header()], other_files={"C:\\Data\\ontimems.mdf", *taken}
+    )
+
+    with pytest.raises(RestoreError) as caught:
+        _restore(session, "ontimems", replace=True, force=True)
+    assert str(caught.value) == (
+        "no free file names for database 'ontimems' in C:\\Data\\: files named "
+        "ontimems.mdf to ontimems_99.mdf belong to other databases; drop or rename them"
+    )
+    assert session.ran == []
 
 
 def test_restore_reads_state_once() -> None:
