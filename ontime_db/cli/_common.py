@@ -78,11 +78,17 @@ def ask_yes_no(question: str) -> bool:
 
 
 def check_schema_versions(
-    migrations: str | None, *, target: SchemaVersion | None, start: SchemaVersion | None
+    migrations: str | None,
+    *,
+    target: SchemaVersion | None,
+    start: SchemaVersion | None,
+    start_text: str | None = None,
 ) -> None:
     """Reject a ``--target`` or ``--from`` that the migration set lacks, before connecting.
 
     ``migrations`` is the ``--migrations`` folder, ``None`` for the shipped set.
+    ``start_text`` is ``--from`` as typed ('25'), which the message shows in
+    place of the parsed version ('25.0').
     Loading the set reads files only and raises a
     :class:`~ontime_db.errors.ConfigurationError` for a folder that is no
     migration set, so a bad ``--migrations`` is rejected here too.
@@ -100,7 +106,9 @@ def check_schema_versions(
             f"--target out for the newest, {chain.newest}"
         )
     if start is not None and start not in known:
-        raise ConfigurationError(f"argument --from: {chain.unknown_message(start)}")
+        raise ConfigurationError(
+            f"argument --from: {chain.unknown_message(start, shown=start_text)}"
+        )
     if start is not None and target is not None and start > target:
         raise ConfigurationError(
             f"argument --from: schema version {str(start)!r} is newer than --target {target}: "

@@ -146,25 +146,17 @@ def _run(args: argparse.Namespace) -> int:
     script = _load(args)
     if not args.allow_mixed:
         try:
-            check_not_mixed(script)
+            check_not_mixed(script, allow="--allow-mixed", mode="autocommit mode")
         except MixedTransactionModeError as error:
-            # The library's message names its keyword argument and the caller's
-            # mode; the command line has the option and runs a mixed script in
-            # autocommit mode.
-            fail(
-                str(error).replace(
-                    "(allow_mixed=True) to run every batch in the connection's current mode",
-                    "(--allow-mixed) to run every batch in autocommit mode",
-                )
-            )
+            fail(str(error))
             return EXIT_USAGE
     settings = connection_settings(args)
     transactional = script.transactional
     engine = connect(settings, autocommit=not transactional)
     batches = pluralise(len(script.batches), "batch")
     # Without --database the engine connects to master, so the line names it.
-    shown = settings if settings.database else settings.with_database("master")
-    say(f"running {script.file} ({batches}) on {describe(shown)}")
+    target = settings if settings.database else settings.with_database("master")
+    say(f"running {script.file} ({batches}) on {describe(target)}")
 
     def show(message: Any) -> None:
         say(message.text)

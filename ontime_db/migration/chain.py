@@ -114,7 +114,11 @@ class MigrationSet:
             self.unknown_message(version), version=version, known=self.versions
         )
 
-    def unknown_message(self, version: SchemaVersion) -> str:
+    def unknown_message(self, version: SchemaVersion, *, shown: str | None = None) -> str:
+        """Describe why ``version`` is not in the set.
+
+        ``shown`` is the version as the user typed it, when that differs.
+        """
         known = ", ".join(str(item) for item in self.versions)
         if version < self.oldest:
             advice = (
@@ -130,8 +134,8 @@ class MigrationSet:
         else:
             advice = "check the version, or point --migrations at the set that contains it"
         return (
-            f"schema version {str(version)!r} is not in the migration set {self.directory} "
-            f"(known versions: {known}): {advice}"
+            f"schema version {shown if shown is not None else str(version)!r} is not in the "
+            f"migration set {self.directory} (known versions: {known}): {advice}"
         )
 
     def between(

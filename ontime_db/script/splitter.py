@@ -386,8 +386,17 @@ def parse(
     return script
 
 
-def check_not_mixed(script: Script) -> None:
-    """Raise :class:`~ontime_db.errors.MixedTransactionModeError` when ``script`` is mixed."""
+def check_not_mixed(
+    script: Script,
+    *,
+    allow: str = "allow_mixed=True",
+    mode: str = "the connection's current mode",
+) -> None:
+    """Raise :class:`~ontime_db.errors.MixedTransactionModeError` when ``script`` is mixed.
+
+    ``allow`` names the switch that permits mixing and ``mode`` the mode the
+    batches then run in, so a command line can name its own option.
+    """
     if not script.mixed:
         return
     outside = [batch for batch in script.batches if not batch.transactional]
@@ -396,7 +405,7 @@ def check_not_mixed(script: Script) -> None:
     raise MixedTransactionModeError(
         f"{name} mixes batches that can run inside a transaction with batches that SQL "
         f"Server rejects inside one: {listed}; split the script in two, or allow mixing "
-        "(allow_mixed=True) to run every batch in the connection's current mode",
+        f"({allow}) to run every batch in {mode}",
         file=script.file,
         batch=outside[0].number,
         line=outside[0].line,
