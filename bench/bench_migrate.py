@@ -8,7 +8,7 @@ Round trips are counted with SQLAlchemy's ``before_cursor_execute`` event on
 an engine whose DB-API connection is a recording fake (no server is
 involved). The fake returns what an empty database would return,
 so the count shows which statements a migrate over the whole reference set
-sends; it says nothing about how SQL Server runs them.
+sends; it shows nothing about how SQL Server runs them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How backups are recorded on the server and found again.
+"""Records of backups on the server, and the queries that find them again.
 
 A backup records itself in ``msdb`` through BACKUP's own options, so a roll
 back from another machine finds it and a restore of the database itself

@@ -98,7 +98,7 @@ DATABASE_STATE = "SELECT state_desc, user_access_desc FROM sys.databases WHERE n
 # sys.dm_exec_sessions.database_id exists since SQL Server 2012. The
 # library's own session (@@SPID) is left out; host_process_id is the client's
 # process id, which identifies the caller's own pooled connections.
-# Without VIEW SERVER STATE a login sees only its own session, and RESTORE or
+# Without VIEW SERVER STATE a login can list only its own session, and RESTORE or
 # MODIFY NAME then report the others through error 3101 or 5030.
 SESSIONS = (
     "SELECT session_id, login_name, host_name, host_process_id, program_name "

@@ -264,7 +264,7 @@ def _is_vendor_option(argument: str) -> bool:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    """Add the options that say which server and database to work on."""
+    """Add the options that name the server and database to work on."""
     group = parser.add_argument_group(
         "connection",
         "Give --url (a SQLAlchemy URL, the vendor tool's jdbc:sqlserver:// URL or an "

@@ -106,9 +106,9 @@ def transaction_guard(previous: SchemaVersion | None, version: SchemaVersion) ->
     transactional migration means that batch failed.
 
     NOTE: XACT_ABORT does not cover compile errors such as a syntax error,
-    which leave the transaction open, so this check passes after them; and a
+    which leave the transaction open, so this check passes after them. A
     migration that runs in autocommit mode has no transaction to check. Only
-    ``sqlcmd -b`` stops the script at those errors.
+    ``sqlcmd -x -b`` stops the script at those errors.
     """
     state = "empty" if previous is None else f"at schema version {previous}"
     message = (

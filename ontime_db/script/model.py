@@ -69,7 +69,7 @@ class Message:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What :func:`ontime_db.script.run` did.
+    """Outcome of :func:`ontime_db.script.run`.
 
     ``batches`` counts the batches run, ``executions`` counts round trips
     including the repeats of ``GO n``, and ``messages`` contains every message

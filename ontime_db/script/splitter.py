@@ -89,9 +89,9 @@ _BLANK = re.compile(rf"(?:\s+|--[^\n]*){{0,{_REPEAT_LIMIT}}}")
 # Microsoft's GO page (https://learn.microsoft.com/sql/t-sql/language-elements/sql-server-utilities-statements-go)
 # states only that no statement may share the GO line, that comments may, and
 # that the count is a positive integer. It does not state which white space
-# may surround GO. Spaces and tabs are accepted; any other white space (form feed,
-# no-break space) next to GO is rejected ("odd"), so that a line that looks
-# like a separator is never sent to the server as text.
+# may surround GO. Spaces and tabs are accepted. Any other white space (form
+# feed, no-break space) next to GO is rejected ("odd"), so that a line that
+# looks like a separator is never sent to the server as text.
 _LINE_START = re.compile(
     r"[ \t]*(?:(?P<go>[gG][oO])(?![\w@#$])|(?P<command>:(?=[A-Za-z])|!!))"
     r"|[^\S\n]*(?P<odd>[gG][oO])(?![\w@#$])"

@@ -259,7 +259,7 @@ def test_database_exists_odd_names(mssql_engine: Engine, stem: str) -> None:
     ("unit", "units"), [("a", 128), ("😀", 127)], ids=["ascii", "emoji"]
 )
 def test_database_longest_name(mssql_engine: Engine, unit: str, units: int) -> None:
-    """A name as long as a sysname holds (128 UTF-16 code units; an emoji takes two) survives."""
+    """A name as long as a sysname allows (128 UTF-16 code units; an emoji takes two) survives."""
     suffix = f"_{uuid.uuid4().hex[:8]}"
     width = utf16_length(unit)
     name = unit * ((128 - len(suffix)) // width) + suffix

@@ -414,7 +414,7 @@ def test_backup_interrupted(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_backup_finished_before_interrupt(caplog: pytest.LogCaptureFixture) -> None:
-    """The interrupt came after SQL Server recorded the set: the note says so, unverified."""
+    """The interrupt came after SQL Server recorded the set, so the note states that it is recorded but unverified."""
 
     class LateInterrupt(FakeSession):
         def run(self, sql: str, *, on_message: Callable[[Any], None] | None = None) -> None:
@@ -555,7 +555,7 @@ def test_restore_no_free_file_names() -> None:
 
 
 def test_restore_reads_state_once() -> None:
-    """One sys.databases query tells both whether the database exists and its state."""
+    """One sys.databases query returns both whether the database exists and its state."""
     session = FakeSession(headers=[_header()], states={"ontimems": ("RESTORING", "MULTI_USER")})
 
     _restore(session, "ontimems", replace=True)

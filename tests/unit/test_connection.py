@@ -552,7 +552,7 @@ def test_redacted_without_database() -> None:
     assert settings.redacted() == "mssql+pyodbc://u:***@h"
 
 
-# -- every form an administrator holds ------------------------------------------------
+# -- every form an administrator has ---------------------------------------------------
 
 # A password with every character that has a meaning in connection text.
 HARD_PASSWORD = "S3cr;et}=pw{"

@@ -1,6 +1,6 @@
 """Engines built by ontime_db on a fake DB-API module: open sessions and password leaks.
 
-The fake module stands in for pyodbc behind SQLAlchemy's real mssql+pyodbc
+The fake module replaces pyodbc behind SQLAlchemy's real mssql+pyodbc
 dialect. It records the ODBC connection string each ``connect`` receives
 and whether each connection was closed, and its ``connect`` can fail with
 a message that echoes the whole connection string, password included, or
@@ -125,7 +125,7 @@ class FakeDriver:
 def driver(monkeypatch: pytest.MonkeyPatch) -> FakeDriver:
     fake = FakeDriver()
     monkeypatch.setattr(MSDialect_pyodbc, "import_dbapi", classmethod(lambda cls: fake))
-    # The real dialect asks the server for its version and sets pyodbc
+    # The real dialect queries the server for its version and sets pyodbc
     # converters on first connect; the fake has neither.
     monkeypatch.setattr(MSDialect_pyodbc, "on_connect", lambda self: None)
     monkeypatch.setattr(MSDialect_pyodbc, "initialize", lambda self, connection: None)

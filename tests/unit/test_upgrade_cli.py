@@ -424,7 +424,7 @@ def test_prompt_ctrl_c(
 def test_plan_failure_no_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A failure while planning says that no log was written, and writes none."""
+    """A failure while planning reports that no log was written, and writes none."""
     import ontime_db.upgrades
     from ontime_db.errors import ConnectionFailedError
 
