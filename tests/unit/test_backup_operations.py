@@ -414,7 +414,10 @@ def test_backup_interrupted(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_backup_finished_before_interrupt(caplog: pytest.LogCaptureFixture) -> None:
-    """The interrupt came after SQL Server recorded the set, so the note states that it is recorded but unverified."""
+    """The interrupt came after SQL Server recorded the set.
+
+    The note therefore states that the set is recorded but unverified.
+    """
 
     class LateInterrupt(FakeSession):
         def run(self, sql: str, *, on_message: Callable[[Any], None] | None = None) -> None:

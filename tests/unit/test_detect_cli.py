@@ -86,7 +86,7 @@ def test_info_settings_passed(library: dict[str, Any]) -> None:
 
 
 def test_info_searches_addons_only(library: dict[str, Any]) -> None:
-    """info requests only the add-on kinds from discover, so the main databases are not read twice."""
+    """info requests only the add-on kinds from discover, so no database is read twice."""
     main(["info", *URL])
     assert [kind for kind, _ in library["calls"]] == ["detect", "discover"]
     assert library["kinds"] == ("pollarity", "catering")
